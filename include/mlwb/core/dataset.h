@@ -1,0 +1,58 @@
+/*
+ * dataset.h — an immutable, reference-counted table of float32 features and class labels.
+ *
+ * Layout: `x` is rows*cols float32, row-major; `y` holds one class index per row
+ * (0 .. nclasses-1) or is NULL for an unlabelled data set; `class_names[c]` is the
+ * text of class c.  Classes are numbered in a stable order: numerically when every
+ * label is an integer, otherwise lexicographically (byte order).
+ *
+ * Ownership: ds_new returns a data set with one reference.  Once built (fields filled,
+ * ds_finish called) a data set is never modified again, so any thread may read it
+ * while it holds a reference.  ds_retain/ds_release are thread-safe (atomic count);
+ * ds_release(&d) drops a reference, frees on the last one and clears the pointer.
+ */
+#ifndef MLWB_CORE_DATASET_H
+#define MLWB_CORE_DATASET_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlwb/core/err.h"
+
+typedef struct ds {
+    size_t rows, cols;
+    float *x;              /* rows*cols, row-major */
+    int32_t *y;            /* rows class indices, or NULL */
+    size_t nclasses;
+    char **class_names;    /* nclasses strings */
+    char **feature_names;  /* cols strings */
+    char *label_name;      /* NULL when unlabelled */
+    char *source;          /* how it was loaded, e.g. "csv samples/data/iris.csv" */
+    char hash[17];         /* content hash, 16 hex digits; set by ds_finish */
+    int64_t version;       /* the store's dataset version; 0 until stored */
+    double loaded_at;      /* seconds since the epoch */
+    atomic_long refs;
+} ds;
+
+/* A data set with rows*cols features allocated (zeroed), labels when `labelled`,
+ * and cols feature-name slots.  Returns MLWB_ERR_NOMEM (with a message giving the
+ * size) when the allocation fails. */
+mlwb_status ds_new(size_t rows, size_t cols, int labelled, ds **out, char **err);
+
+/* Compute the content hash (features, labels, names) and seal the data set. */
+void ds_finish(ds *d);
+
+ds *ds_retain(ds *d);
+void ds_release(ds **d);
+
+/* Index of the class named `name`, or -1. */
+int ds_class_index(const ds *d, const char *name);
+
+/* Count of rows per class into counts[nclasses]. */
+void ds_class_counts(const ds *d, size_t *counts);
+
+/* 64-bit content hash as used by ds_finish (exposed for tests). */
+uint64_t ds_hash64(const void *data, size_t len, uint64_t seed);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * engine.h — the workbench's state and its background work.
+ *
+ * The engine owns: the main thread's store connection, the current data set (a shared,
+ * immutable ds), the model registry, the event queue, the job pool, and the prediction
+ * log (a bounded queue drained by one writer thread into the store; a full queue drops
+ * and counts, it never blocks a request).
+ *
+ * Threads: eng_open/eng_close and the functions marked (main) run on the thread that
+ * opened the engine (they use its store connection).  The others may be called from
+ * any thread.  Work that takes time (load, train) is submitted as a job and returns a
+ * job id at once; the caller decides whether to wait (scripts) or not (the TUI).
+ */
+#ifndef MLWB_ENGINE_ENGINE_H
+#define MLWB_ENGINE_ENGINE_H
+
+#include <stdint.h>
+
+#include "mlwb/core/dataset.h"
+#include "mlwb/core/err.h"
+#include "mlwb/core/knn.h"
+#include "mlwb/engine/events.h"
+#include "mlwb/engine/jobs.h"
+#include "mlwb/engine/registry.h"
+#include "mlwb/store/store.h"
+
+typedef struct engine engine;
+
+typedef struct eng_config {
+    const char *db_path;  /* the store file */
+    int threads;          /* worker and compute threads; 0 = number of cores */
+} eng_config;
+
+/* Open the store and bring the workbench back as it was: the current data set and the
+ * active model.  (main) */
+mlwb_status eng_open(const eng_config *cfg, engine **out, char **err);
+void eng_close(engine **e);
+
+store *eng_store(engine *e);        /* (main) the main thread's connection */
+registry *eng_registry(engine *e);
+ev_queue *eng_events(engine *e);
+job_pool *eng_jobs(engine *e);
+const char *eng_db_path(const engine *e);
+
+/* The current data set with a new reference, or NULL. */
+ds *eng_dataset(engine *e);
+
+/* Jobs.  Each returns the job id (> 0), or 0 with *err set when the request is
+ * invalid before any work starts. */
+typedef struct eng_load_req {
+    enum { LOAD_CSV, LOAD_SAMPLE } source;
+    char *path;    /* file path or sample name */
+    char *label;   /* label column, or NULL */
+} eng_load_req;
+int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err);
+
+typedef struct eng_train_req {
+    char kind[16];     /* "knn" */
+    knn_params knn;
+    int folds;         /* for the evaluation */
+} eng_train_req;
+int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err);
+
+/* Make a stored model version active (rollback / roll forward).  (main) */
+mlwb_status eng_use_model(engine *e, int64_t version, char **err);
+
+/* Prediction log: returns the new prediction's id.  Never blocks. */
+int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
+                           const char *output_json, double latency_ms, const char *origin);
+uint64_t eng_predictions_dropped(engine *e);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * jobs.h — work that runs on the engine's worker threads.
+ *
+ * A job_pool owns N worker threads (signals blocked) and a FIFO queue under a mutex
+ * and condition variable.  A job has an id, a kind ("load", "train"), a one-line
+ * description, a state, progress, and on completion a result (a JSON object built by
+ * the job) or an error message.  Workers check nothing themselves: a job function
+ * polls job_cancelled() at its check points.  Each worker opens its own store
+ * connection (the store is one connection per thread) and passes it to the job.
+ *
+ * Completion posts EV_JOB_DONE on the event queue.  job_wait blocks the caller until a
+ * job has finished.  Jobs are kept (for `jobs`) after they finish.
+ *
+ * Ownership: job_get returns a reference released with job_release.  The result
+ * object belongs to the job; callers that keep it take their own json_incref.
+ */
+#ifndef MLWB_ENGINE_JOBS_H
+#define MLWB_ENGINE_JOBS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "mlwb/core/err.h"
+#include "mlwb/engine/events.h"
+#include "mlwb/store/store.h"
+
+typedef struct job job;
+typedef struct job_pool job_pool;
+
+typedef enum job_state { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED } job_state;
+
+/* The work: fill *result (a new JSON object) or return an error with *err. */
+typedef mlwb_status (*job_fn)(job *j, store *st, void *arg, json_t **result, char **err);
+
+/* db_path: the store each worker opens. */
+job_pool *job_pool_new(int nthreads, const char *db_path, ev_queue *events);
+/* Cancels queued jobs, asks running ones to stop, joins the workers. */
+void job_pool_free(job_pool **p);
+
+/* Queue fn(arg); arg_free (may be NULL) is called on arg when the job is destroyed.
+ * Returns the job id (> 0). */
+int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, void *arg,
+                   void (*arg_free)(void *));
+
+job *job_get(job_pool *p, int64_t id);  /* NULL when unknown */
+void job_release(job **j);
+
+/* Block until the job has finished. */
+void job_wait(job *j);
+/* Block until no job is queued or running. */
+void job_wait_all(job_pool *p);
+
+/* Ask a job to stop (returns 0 if it had already finished). */
+int job_cancel(job_pool *p, int64_t id);
+
+int64_t job_id(const job *j);
+const char *job_kind(const job *j);
+const char *job_desc(const job *j);
+job_state job_get_state(const job *j);
+const char *job_state_name(job_state s);
+json_t *job_result(const job *j);   /* borrowed; NULL unless done */
+const char *job_error(const job *j); /* NULL unless failed */
+double job_progress(const job *j, const char **phase); /* phase borrowed until next call */
+
+/* For job functions. */
+int job_cancelled(const job *j);
+void job_set_progress(job *j, double fraction, const char *phase);
+ev_queue *job_events(job *j);
+
+/* Snapshot of all jobs (references); free with job_list_free. */
+job **job_list(job_pool *p, size_t *n);
+void job_list_free(job **list, size_t n);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * http.h — the embedded HTTP listener (libmicrohttpd) for external inference.
+ *
+ * The listener owns no model state: each request takes a reference to the registry's
+ * active model, answers with it, and releases it, so a model published mid-request
+ * never disturbs that request.  Predictions are logged through the engine's bounded
+ * prediction log (never blocking a request).  Only JSON bodies are accepted (no
+ * multipart/form parsing); bodies are capped; connections time out.
+ *
+ * Routes (see docs/http-api.md): POST /v1/predict, GET /v1/predict?x=..,
+ * GET /predict?prompt=[[..]], GET /v1/models, GET /healthz, GET /readyz.
+ *
+ * Threads: http_start/http_stop from one thread (the UI's); the listener's own threads
+ * serve requests; http_get_stats from any thread.
+ */
+#ifndef MLWB_SERVE_HTTP_H
+#define MLWB_SERVE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlwb/core/err.h"
+#include "mlwb/engine/engine.h"
+
+typedef struct http_server http_server;
+
+typedef struct http_opts {
+    const char *addr;        /* IPv4 or IPv6 literal, or "localhost"; NULL = 127.0.0.1 */
+    int port;                /* 0 = any free port (see http_port) */
+    const char *token;       /* bearer token for predict; NULL = none */
+    size_t max_body;         /* bytes; 0 = default (1 MiB) */
+    unsigned threads;        /* 0 = number of cores */
+} http_opts;
+
+mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **err);
+/* Stop accepting, finish in-flight requests, free. */
+void http_stop(http_server **s);
+
+int http_port(const http_server *s);
+const char *http_addr(const http_server *s);
+
+typedef struct http_stats {
+    uint64_t requests;     /* all requests answered */
+    uint64_t errors;       /* answered with 4xx/5xx */
+    uint64_t predictions;  /* instances predicted */
+} http_stats;
+void http_get_stats(const http_server *s, http_stats *out);
+
+/* Parse "[ADDR:]PORT" ("8000", "0.0.0.0:8000", "[::1]:8000"); addr gets a malloc'd
+ * string or NULL when absent.  Exposed for the command layer and tests. */
+mlwb_status http_parse_listen(const char *spec, char **addr, int *port, char **err);
+
+#endif
