@@ -9,6 +9,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 BUILD   ?= build
+BIN     ?= mlwb
+export MLWB := $(abspath $(BIN))
 WERROR  ?= -Werror
 
 # Libraries, all found with pkg-config.  GSL's own pkg-config names the slow reference
@@ -39,9 +41,9 @@ SAMPLES  := $(wildcard samples/data/*.csv)
 
 .PHONY: all check run deps sanitize install uninstall clean help \
         check-unit check-scripts check-http check-tui
-all: mlwb
+all: $(BIN)
 
-mlwb: $(MAIN_OBJ) $(BUILD)/libmlwb.a
+$(BIN): $(MAIN_OBJ) $(BUILD)/libmlwb.a
 	@echo "  LD      $@"
 	@$(CC) $(OPT) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
@@ -74,8 +76,8 @@ check: deps
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@sh tests/tools/run-unit.sh $(BUILD) $(UNIT_BIN) || true
 	@sh tests/tools/run-scripts.sh $(BUILD) || true
-	@sh tests/tools/run-http.sh $(BUILD) || true
-	@sh tests/tools/run-tui.sh $(BUILD) || true
+	@sh tests/tools/run-shell-tier.sh $(BUILD) http || true
+	@sh tests/tools/run-shell-tier.sh $(BUILD) tui || true
 	@sh tests/tools/summary.sh $(BUILD)
 
 check-unit: all $(UNIT_BIN)
@@ -83,13 +85,13 @@ check-unit: all $(UNIT_BIN)
 check-scripts: all
 	@mkdir -p $(BUILD)/results && sh tests/tools/run-scripts.sh $(BUILD)
 check-http: all
-	@mkdir -p $(BUILD)/results && sh tests/tools/run-http.sh $(BUILD)
+	@mkdir -p $(BUILD)/results && sh tests/tools/run-shell-tier.sh $(BUILD) http
 check-tui: all
-	@mkdir -p $(BUILD)/results && sh tests/tools/run-tui.sh $(BUILD)
+	@mkdir -p $(BUILD)/results && sh tests/tools/run-shell-tier.sh $(BUILD) tui
 
 # The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 sanitize: deps
-	@$(MAKE) --no-print-directory check BUILD=build-asan \
+	@$(MAKE) --no-print-directory check BUILD=build-asan BIN=build-asan/mlwb \
 	    OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined'
 

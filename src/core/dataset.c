@@ -33,6 +33,7 @@ mlwb_status ds_new(size_t rows, size_t cols, int labelled, ds **out, char **err)
                        "cannot allocate %zu rows x %zu columns (%.1f MB): out of memory",
                        rows, cols, (double)nx * 4 / 1e6);
     }
+    *out = d;
     return MLWB_OK;
 }
 

@@ -1,5 +1,5 @@
 /*
- * samples.h — the data sets bundled into the binary (samples/data/*.csv, embedded at
+ * samples.h — the data sets bundled into the binary (samples/data/NAME.csv, embedded at
  * build time), so `load sample NAME` works from any directory and after install.
  *
  * Thread-safety: read-only static data.
@@ -16,10 +16,10 @@ typedef struct sample_info {
     size_t len;
 } sample_info;
 
-/* The sample called `name`, or NULL. */
-const sample_info *sample_find(const char *name);
+/* Fill *out with sample i (0-based); returns 0 past the end. */
+int sample_at(size_t i, sample_info *out);
 
-/* All samples; *n gets their count. */
-const sample_info *sample_list(size_t *n);
+/* Fill *out with the sample called `name`; returns 0 when there is none. */
+int sample_find(const char *name, sample_info *out);
 
 #endif

@@ -14,6 +14,7 @@
 #ifndef MLWB_ENGINE_ENGINE_H
 #define MLWB_ENGINE_ENGINE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "mlwb/core/dataset.h"
@@ -45,12 +46,16 @@ const char *eng_db_path(const engine *e);
 /* The current data set with a new reference, or NULL. */
 ds *eng_dataset(engine *e);
 
+/* The data set's summary as JSON: {"version", "rows", "columns", "classes", "hash",
+ * "source"} (a new object). */
+json_t *eng_dataset_json(const ds *d);
+
 /* Jobs.  Each returns the job id (> 0), or 0 with *err set when the request is
  * invalid before any work starts. */
 typedef struct eng_load_req {
     enum { LOAD_CSV, LOAD_SAMPLE } source;
-    char *path;    /* file path or sample name */
-    char *label;   /* label column, or NULL */
+    const char *path;   /* file path or sample name */
+    const char *label;  /* label column, or NULL */
 } eng_load_req;
 int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err);
 

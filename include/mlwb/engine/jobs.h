@@ -60,7 +60,8 @@ job_state job_get_state(const job *j);
 const char *job_state_name(job_state s);
 json_t *job_result(const job *j);   /* borrowed; NULL unless done */
 const char *job_error(const job *j); /* NULL unless failed */
-double job_progress(const job *j, const char **phase); /* phase borrowed until next call */
+/* Progress in [0, 1]; the phase text (e.g. "fold 3/5") is copied into phase[phase_len]. */
+double job_progress(job *j, char *phase, size_t phase_len);
 
 /* For job functions. */
 int job_cancelled(const job *j);

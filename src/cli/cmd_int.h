@@ -1,0 +1,63 @@
+/*
+ * cmd_int.h — private to the command layer: the command entry and argument helpers.
+ *
+ * A command is a const cmd_entry: its name, usage, one-line summary, long help, the
+ * bounds on positional words, the option keys it accepts, and its handler.  The
+ * interpreter (cmd.c) finds the entry by unique prefix, splits positional words from
+ * key=value options, checks both against the entry, and only then calls the handler.
+ */
+#ifndef MLWB_CLI_CMD_INT_H
+#define MLWB_CLI_CMD_INT_H
+
+#include "mlwb/cli/cmd.h"
+
+#define CMD_MAX_WORDS 256
+
+typedef struct cmd_args {
+    int npos;
+    char *pos[CMD_MAX_WORDS];
+    int nopt;
+    char *key[CMD_MAX_WORDS];
+    char *val[CMD_MAX_WORDS];
+} cmd_args;
+
+typedef struct cmd_entry {
+    const char *name;
+    const char *usage;
+    const char *summary;
+    const char *help;
+    int min_pos, max_pos;  /* max_pos < 0: unbounded */
+    const char *opts;      /* comma-separated option keys, or NULL */
+    cmd_status (*exec)(cmd_ctx *c, const cmd_args *a);
+} cmd_entry;
+
+/* The value of option `key`, or NULL. */
+const char *cmd_opt(const cmd_args *a, const char *key);
+/* Parse option `key` as an integer in [lo, hi]; *v keeps its default when absent.
+ * Returns CMD_ERROR (after reporting) when present but invalid. */
+cmd_status cmd_opt_int(cmd_ctx *c, const cmd_args *a, const char *key, long lo, long hi,
+                       long *v);
+/* Parse a whole word as an integer; 0 on success. */
+int cmd_parse_long(const char *s, long *v);
+
+/* Submit-and-report for job commands: waits when c->wait, else says it was queued. */
+cmd_status cmd_job_started(cmd_ctx *c, int64_t id);
+
+/* The session internals shared by the command files. */
+struct cli {
+    engine *eng;
+    http_server *http;
+};
+
+extern const cmd_entry cmd_load_entry, cmd_data_entry, cmd_datasets_entry;
+extern const cmd_entry cmd_train_entry, cmd_models_entry, cmd_use_entry, cmd_predict_entry;
+extern const cmd_entry cmd_serve_entry, cmd_jobs_entry, cmd_wait_entry, cmd_cancel_entry;
+extern const cmd_entry cmd_help_entry, cmd_quit_entry;
+
+/* Plain-text renderings shared by a command and the job reports. */
+void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);
+void cmd_print_model(cmd_ctx *c, json_t *obj);
+
+const cmd_entry *cmd_lookup(const char *name, char **err);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * cmd_misc.c — serve, jobs, wait, cancel, help, quit.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd_int.h"
+
+static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
+{
+    cli *s = c->cli;
+    if (a->npos == 1 && strcmp(a->pos[0], "stop") == 0) {
+        if (!s->http)
+            return cmd_error(c, "not serving");
+        http_stop(&s->http);
+        cmd_result(c, json_pack("{sb}", "serving", 0), "listener stopped");
+        return CMD_OK;
+    }
+    if (a->npos == 0) {
+        if (!s->http) {
+            cmd_result(c, json_pack("{sb}", "serving", 0), "not serving");
+            return CMD_OK;
+        }
+        http_stats hs;
+        http_get_stats(s->http, &hs);
+        cmd_result(c, json_pack("{sb ss si sI sI}", "serving", 1, "address", http_addr(s->http),
+                                "port", http_port(s->http), "requests", (json_int_t)hs.requests,
+                                "errors", (json_int_t)hs.errors),
+                   "serving on http://%s:%d (%llu requests, %llu errors)", http_addr(s->http),
+                   http_port(s->http), (unsigned long long)hs.requests,
+                   (unsigned long long)hs.errors);
+        return CMD_OK;
+    }
+    if (s->http)
+        return cmd_error(c, "already serving on %s:%d ('serve stop' first)", http_addr(s->http),
+                         http_port(s->http));
+    http_opts o = {0};
+    char *addr = NULL, *err = NULL;
+    if (http_parse_listen(a->pos[0], &addr, &o.port, &err) != MLWB_OK) {
+        cmd_status st = cmd_error(c, "%s", err);
+        free(err);
+        return st;
+    }
+    o.addr = addr;
+    o.token = cmd_opt(a, "token");
+    mlwb_status rc = http_start(s->eng, &o, &s->http, &err);
+    free(addr);
+    if (rc != MLWB_OK) {
+        cmd_status st = cmd_error(c, "%s", err);
+        free(err);
+        return st;
+    }
+    cmd_result(c, json_pack("{sb ss si}", "serving", 1, "address", http_addr(s->http), "port",
+                            http_port(s->http)),
+               "serving on http://%s:%d", http_addr(s->http), http_port(s->http));
+    return CMD_OK;
+}
+
+const cmd_entry cmd_serve_entry = {
+    "serve", "serve [ADDR:]PORT [token=T] | serve stop | serve",
+    "start or stop the HTTP listener",
+    "serve [ADDR:]PORT [token=T]\n"
+    "    Listen for HTTP requests (default address 127.0.0.1; PORT 0 picks a free port):\n"
+    "    POST /v1/predict, GET /v1/predict?x=..., GET /predict?prompt=[[...]],\n"
+    "    GET /v1/models, /healthz, /readyz.  See docs/http-api.md.  A script that starts\n"
+    "    the listener keeps serving after its last line until quit, SIGINT or SIGTERM.\n"
+    "serve stop\n    Finish the requests in flight and stop listening.\n"
+    "serve\n    Show the listener's address and counters.",
+    0, 1, "token", serve_exec};
+
+static cmd_status jobs_exec(cmd_ctx *c, const cmd_args *a)
+{
+    size_t n = 0;
+    job **list = job_list(eng_jobs(c->cli->eng), &n);
+    if (!c->json && n == 0)
+        cmd_result(c, NULL, "no jobs yet");
+    for (size_t i = 0; i < n; i++) {
+        char phase[64];
+        double f = job_progress(list[i], phase, sizeof phase);
+        job_state s = job_get_state(list[i]);
+        json_t *o = json_pack("{sI ss ss ss sf}", "id", (json_int_t)job_id(list[i]), "kind",
+                              job_kind(list[i]), "desc", job_desc(list[i]), "state",
+                              job_state_name(s), "progress", f);
+        if (s == JOB_FAILED)
+            json_object_set_new(o, "error", json_string(job_error(list[i])));
+        cmd_result(c, o, "%4lld  %-9s %3.0f%%  %s%s%s", (long long)job_id(list[i]),
+                   job_state_name(s), f * 100, job_desc(list[i]),
+                   s == JOB_FAILED ? ": " : "", s == JOB_FAILED ? job_error(list[i]) : "");
+    }
+    job_list_free(list, n);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_jobs_entry = {
+    "jobs", "jobs", "list background jobs",
+    "jobs\n    Every job of this session: id, state, progress, what it does.", 0, 0, NULL,
+    jobs_exec};
+
+static cmd_status wait_exec(cmd_ctx *c, const cmd_args *a)
+{
+    job_wait_all(eng_jobs(c->cli->eng));
+    return CMD_OK;
+}
+
+const cmd_entry cmd_wait_entry = {
+    "wait", "wait", "wait until the running jobs are done",
+    "wait\n    Block until no job is queued or running.", 0, 0, NULL, wait_exec};
+
+static cmd_status cancel_exec(cmd_ctx *c, const cmd_args *a)
+{
+    long id;
+    if (cmd_parse_long(a->pos[0], &id) != 0 || id < 1)
+        return cmd_error(c, "'%s' is not a job id (see 'jobs')", a->pos[0]);
+    job *j = job_get(eng_jobs(c->cli->eng), id);
+    if (!j)
+        return cmd_error(c, "no job %ld", id);
+    job_release(&j);
+    if (!job_cancel(eng_jobs(c->cli->eng), id))
+        return cmd_error(c, "job %ld has already finished", id);
+    cmd_result(c, json_pack("{sI sb}", "job", (json_int_t)id, "cancelled", 1),
+               "job %ld: cancel requested", id);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_cancel_entry = {
+    "cancel", "cancel ID", "cancel a queued or running job",
+    "cancel ID\n    Ask job ID to stop at its next check point.", 1, 1, NULL, cancel_exec};
+
+static cmd_status help_exec(cmd_ctx *c, const cmd_args *a)
+{
+    if (a->npos == 1) {
+        char *err = NULL;
+        const cmd_entry *e = cmd_lookup(a->pos[0], &err);
+        if (!e) {
+            cmd_status st = cmd_error(c, "%s", err);
+            free(err);
+            return st;
+        }
+        cmd_result(c, json_pack("{ss ss ss ss}", "command", e->name, "usage", e->usage,
+                                "summary", e->summary, "help", e->help),
+                   "%s\n%s", e->summary, e->help);
+        return CMD_OK;
+    }
+    json_t *arr = json_array();
+    char text[4096] = "commands (help COMMAND for more):";
+    const cmd_info *ci;
+    for (size_t i = 0; (ci = cmd_info_at(i)) != NULL; i++) {
+        json_array_append_new(arr, json_pack("{ss ss ss}", "command", ci->name, "usage",
+                                             ci->usage, "summary", ci->summary));
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof text - n, "\n  %-9s %s", ci->name, ci->summary);
+    }
+    cmd_result(c, json_pack("{so}", "commands", arr), "%s", text);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_help_entry = {
+    "help", "help [COMMAND]", "list the commands, or explain one",
+    "help [COMMAND]\n    Without an argument, every command with one line about it; with one,\n"
+    "    its usage and what it does.  Commands may be abbreviated to a unique prefix.",
+    0, 1, NULL, help_exec};
+
+static cmd_status quit_exec(cmd_ctx *c, const cmd_args *a)
+{
+    return CMD_QUIT;
+}
+
+const cmd_entry cmd_quit_entry = {
+    "quit", "quit", "leave mlwb (stops the listener after the requests in flight)",
+    "quit\n    Leave mlwb.  In a script, stops schedules and the listener too.", 0, 0, NULL,
+    quit_exec};

@@ -1,0 +1,532 @@
+/*
+ * engine.c — the workbench state and its background work (see mlwb/engine/engine.h).
+ *
+ * Design:
+ *  - The current data set is a shared immutable ds behind a mutex (pointer swap).
+ *  - Load and train are jobs on the job pool.  The pool has ONE worker for now, so jobs
+ *    run in the order they were submitted (a `train` typed right after a `load` trains
+ *    on the loaded data); the computation inside a job is spread over the cores with
+ *    par_for.  A job reads the current data set when it starts, not when submitted.
+ *  - Publishing a model: serialize, store (new version, active, one transaction), then
+ *    swap it into the registry.  Any failure before the swap leaves the active model
+ *    serving, untouched.
+ *  - Prediction log: a bounded ring of pending rows under a mutex; one writer thread
+ *    wakes on a condition variable, takes everything pending and writes it in one
+ *    transaction on its own store connection.  A full ring drops the new row and counts
+ *    it; a request never waits for the store.  Ids come from an atomic counter that
+ *    starts above the store's largest id.
+ */
+#include "mlwb/engine/engine.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlwb/core/csv.h"
+#include "mlwb/core/parfor.h"
+#include "mlwb/core/samples.h"
+
+#define PLOG_CAP 8192
+
+typedef struct plog_row {
+    int64_t id, model_version;
+    char *input, *output;
+    double latency_ms, created;
+    const char *origin;  /* static strings only */
+} plog_row;
+
+struct engine {
+    char *db_path;
+    store *st;
+    registry *reg;
+    ev_queue *events;
+    job_pool *jobs;
+
+    pthread_mutex_t ds_mu;
+    ds *current;
+
+    /* prediction log */
+    pthread_mutex_t plog_mu;
+    pthread_cond_t plog_cv;
+    plog_row *plog;
+    size_t plog_n;
+    int plog_stop;
+    pthread_t plog_thread;
+    int plog_started;
+    atomic_llong next_prediction_id;
+    atomic_uint_fast64_t plog_dropped;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- prediction log writer --------------------------------------------------- */
+
+static void plog_free_rows(plog_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(rows[i].input);
+        free(rows[i].output);
+    }
+}
+
+static void *plog_main(void *arg)
+{
+    engine *e = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    store *st = NULL;
+    char *err = NULL;
+    if (store_open(e->db_path, &st, &err) != MLWB_OK) {
+        ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s", err);
+        free(err);
+        err = NULL;
+    }
+    plog_row *batch = malloc(PLOG_CAP * sizeof *batch);
+    store_prediction *rows = malloc(PLOG_CAP * sizeof *rows);
+    pthread_mutex_lock(&e->plog_mu);
+    for (;;) {
+        while (!e->plog_n && !e->plog_stop)
+            pthread_cond_wait(&e->plog_cv, &e->plog_mu);
+        if (!e->plog_n && e->plog_stop)
+            break;
+        size_t n = e->plog_n;
+        memcpy(batch, e->plog, n * sizeof *batch);
+        e->plog_n = 0;
+        pthread_mutex_unlock(&e->plog_mu);
+        for (size_t i = 0; i < n; i++)
+            rows[i] = (store_prediction){batch[i].id, batch[i].model_version, batch[i].input,
+                                         batch[i].output, batch[i].latency_ms, batch[i].origin,
+                                         batch[i].created};
+        if (st && store_log_predictions(st, rows, n, &err) != MLWB_OK) {
+            ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s (%zu rows lost)", err, n);
+            free(err);
+            err = NULL;
+        }
+        plog_free_rows(batch, n);
+        pthread_mutex_lock(&e->plog_mu);
+    }
+    pthread_mutex_unlock(&e->plog_mu);
+    free(batch);
+    free(rows);
+    store_close(&st);
+    return NULL;
+}
+
+int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
+                           const char *output_json, double latency_ms, const char *origin)
+{
+    int64_t id = atomic_fetch_add(&e->next_prediction_id, 1);
+    char *in = strdup(input_json ? input_json : "null");
+    char *outj = strdup(output_json ? output_json : "null");
+    pthread_mutex_lock(&e->plog_mu);
+    if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_started) {
+        pthread_mutex_unlock(&e->plog_mu);
+        free(in);
+        free(outj);
+        atomic_fetch_add(&e->plog_dropped, 1);
+        return id;
+    }
+    e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, now(), origin};
+    pthread_cond_signal(&e->plog_cv);
+    pthread_mutex_unlock(&e->plog_mu);
+    return id;
+}
+
+uint64_t eng_predictions_dropped(engine *e)
+{
+    return atomic_load(&e->plog_dropped);
+}
+
+/* --- opening ---------------------------------------------------------------------- */
+
+static mlwb_status load_model_version(store *st, int64_t version, mdl **out, char **err)
+{
+    store_model_info info = {0};
+    void *blob = NULL;
+    size_t len = 0;
+    knn_model *knn = NULL;
+    *out = NULL;
+    mlwb_status rc = store_get_model(st, version, &info, &blob, &len, err);
+    if (rc)
+        return rc;
+    if (strcmp(info.kind, "knn") != 0) {
+        rc = err_set(err, MLWB_ERR_INVALID, "model %lld: unknown kind '%s'",
+                     (long long)version, info.kind);
+        goto out;
+    }
+    if ((rc = knn_deserialize(blob, len, &knn, err)) != MLWB_OK) {
+        err_prefix(err, "model %lld", (long long)version);
+        goto out;
+    }
+    *out = mdl_new(version, info.kind, knn, info.params_json, info.metrics_json,
+                   info.dataset_version, info.created);
+    if (!*out) {
+        knn_free(&knn);
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    }
+out:
+    free(blob);
+    store_model_info_clear(&info);
+    return rc;
+}
+
+mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
+{
+    *out = NULL;
+    engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&e->ds_mu, NULL);
+    pthread_mutex_init(&e->plog_mu, NULL);
+    pthread_cond_init(&e->plog_cv, NULL);
+    atomic_init(&e->next_prediction_id, 1);
+    atomic_init(&e->plog_dropped, 0);
+    if (cfg->threads > 0)
+        par_set_threads(cfg->threads);
+    mlwb_status rc;
+    e->db_path = strdup(cfg->db_path);
+    e->reg = reg_new();
+    e->events = ev_queue_new(1024);
+    e->plog = malloc(PLOG_CAP * sizeof *e->plog);
+    if (!e->db_path || !e->reg || !e->events || !e->plog) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = store_open(cfg->db_path, &e->st, err)) != MLWB_OK)
+        goto fail;
+
+    /* Bring the workbench back as it was. */
+    int64_t v = 0;
+    if ((rc = store_current_dataset(e->st, &v, err)) != MLWB_OK)
+        goto fail;
+    if (v > 0) {
+        char *why = NULL;
+        if (store_get_dataset(e->st, v, &e->current, &why) != MLWB_OK) {
+            ev_postf(e->events, EV_LOG, 0, 0, "warning: current data set %lld not restored: %s",
+                     (long long)v, why);
+            free(why);
+        }
+    }
+    if ((rc = store_active_model(e->st, &v, err)) != MLWB_OK)
+        goto fail;
+    if (v > 0) {
+        char *why = NULL;
+        mdl *m = NULL;
+        if (load_model_version(e->st, v, &m, &why) == MLWB_OK)
+            reg_publish(e->reg, m);
+        else
+            ev_postf(e->events, EV_LOG, 0, 0, "warning: active model %lld not restored: %s",
+                     (long long)v, why);
+        free(why);
+    }
+    int64_t maxid = 0;
+    if ((rc = store_max_prediction_id(e->st, &maxid, err)) != MLWB_OK)
+        goto fail;
+    atomic_store(&e->next_prediction_id, maxid + 1);
+
+    if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)
+        e->plog_started = 1;
+    /* One worker keeps jobs in submission order (see the design note). */
+    e->jobs = job_pool_new(1, e->db_path, e->events);
+    if (!e->jobs) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "cannot start the worker thread");
+        goto fail;
+    }
+    *out = e;
+    return MLWB_OK;
+fail:
+    eng_close(&e);
+    return rc;
+}
+
+void eng_close(engine **pe)
+{
+    engine *e = *pe;
+    *pe = NULL;
+    if (!e)
+        return;
+    job_pool_free(&e->jobs);
+    if (e->plog_started) {
+        pthread_mutex_lock(&e->plog_mu);
+        e->plog_stop = 1;
+        pthread_cond_signal(&e->plog_cv);
+        pthread_mutex_unlock(&e->plog_mu);
+        pthread_join(e->plog_thread, NULL);
+    }
+    if (e->plog)
+        plog_free_rows(e->plog, e->plog_n);
+    free(e->plog);
+    ds_release(&e->current);
+    reg_free(&e->reg);
+    store_close(&e->st);
+    ev_queue_free(&e->events);
+    pthread_cond_destroy(&e->plog_cv);
+    pthread_mutex_destroy(&e->plog_mu);
+    pthread_mutex_destroy(&e->ds_mu);
+    free(e->db_path);
+    free(e);
+}
+
+store *eng_store(engine *e) { return e->st; }
+registry *eng_registry(engine *e) { return e->reg; }
+ev_queue *eng_events(engine *e) { return e->events; }
+job_pool *eng_jobs(engine *e) { return e->jobs; }
+const char *eng_db_path(const engine *e) { return e->db_path; }
+
+ds *eng_dataset(engine *e)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    ds *d = ds_retain(e->current);
+    pthread_mutex_unlock(&e->ds_mu);
+    return d;
+}
+
+static void set_dataset(engine *e, ds *d)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    ds *old = e->current;
+    e->current = d;
+    pthread_mutex_unlock(&e->ds_mu);
+    ds_release(&old);
+}
+
+/* --- load ---------------------------------------------------------------------- */
+
+typedef struct load_job {
+    engine *e;
+    int source;
+    char *path, *label;
+} load_job;
+
+static void load_job_free(void *p)
+{
+    load_job *l = p;
+    free(l->path);
+    free(l->label);
+    free(l);
+}
+
+json_t *eng_dataset_json(const ds *d)
+{
+    return json_pack("{sI sI sI sI ss ss}", "version", (json_int_t)d->version, "rows",
+                     (json_int_t)d->rows, "columns", (json_int_t)d->cols, "classes",
+                     (json_int_t)d->nclasses, "hash", d->hash, "source",
+                     d->source ? d->source : "");
+}
+
+static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char **err)
+{
+    load_job *l = arg;
+    engine *e = l->e;
+    csv_opts o = {.label = l->label};
+    ds *d = NULL;
+    mlwb_status rc;
+    job_set_progress(j, 0, "reading");
+    if (l->source == LOAD_SAMPLE) {
+        sample_info s;
+        if (!sample_find(l->path, &s))
+            return err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s'", l->path);
+        rc = csv_parse(s.data, s.len, l->path, &o, &d, err);
+        if (rc == MLWB_OK) {
+            free(d->source);
+            d->source = malloc(strlen(s.name) + 8);
+            if (d->source)
+                sprintf(d->source, "sample %s", s.name);
+            ds_finish(d);
+        }
+    } else {
+        rc = csv_load_file(l->path, &o, &d, err);
+    }
+    if (rc)
+        return rc;
+    if (job_cancelled(j)) {
+        ds_release(&d);
+        return MLWB_ERR_CANCELLED;
+    }
+    job_set_progress(j, 0.8, "storing");
+    int64_t version = 0;
+    int is_new = 0;
+    if ((rc = store_put_dataset(st, d, &version, &is_new, err)) != MLWB_OK) {
+        ds_release(&d);
+        return rc;
+    }
+    d->version = version;
+    d->loaded_at = now();
+    json_t *r = eng_dataset_json(d);
+    json_object_set_new(r, "new", json_boolean(is_new));
+    set_dataset(e, d);
+    ev_post(e->events, EV_DATASET, job_id(j), version, 1, is_new ? "new" : "unchanged");
+    *result = r;
+    return MLWB_OK;
+}
+
+int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err)
+{
+    if (req->source == LOAD_SAMPLE) {
+        sample_info s;
+        if (!sample_find(req->path, &s)) {
+            char names[256] = "";
+            for (size_t i = 0; sample_at(i, &s); i++) {
+                strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+                strncat(names, s.name, sizeof names - strlen(names) - 1);
+            }
+            err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s' (samples: %s)", req->path, names);
+            return 0;
+        }
+    }
+    load_job *l = calloc(1, sizeof *l);
+    if (!l) {
+        err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    l->e = e;
+    l->source = req->source;
+    l->path = strdup(req->path);
+    l->label = req->label ? strdup(req->label) : NULL;
+    if (!l->path || (req->label && !l->label)) {
+        load_job_free(l);
+        err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    char desc[512];
+    snprintf(desc, sizeof desc, "load %s %s", req->source == LOAD_SAMPLE ? "sample" : "csv",
+             req->path);
+    int64_t id = job_submit(e->jobs, "load", desc, run_load, l, load_job_free);
+    if (!id)
+        err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
+    return id;
+}
+
+/* --- train ----------------------------------------------------------------------- */
+
+typedef struct train_job {
+    engine *e;
+    eng_train_req req;
+} train_job;
+
+static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char **err)
+{
+    train_job *t = arg;
+    engine *e = t->e;
+    ds *d = eng_dataset(e);
+    if (!d)
+        return err_set(err, MLWB_ERR_STATE, "no data loaded: run 'load' first");
+    mlwb_status rc = MLWB_OK;
+    knn_model *knn = NULL;
+    void *blob = NULL;
+    size_t len = 0;
+    char *params = NULL, *metrics = NULL;
+    double t0 = mono();
+    int folds = t->req.folds > 0 ? t->req.folds : 5;
+    if ((size_t)folds > d->rows)
+        folds = (int)d->rows;
+    double acc = 0;
+    job_set_progress(j, 0.1, "cross-validating");
+    if (folds >= 2 && (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, err)) != MLWB_OK)
+        goto out;
+    if (job_cancelled(j)) {
+        rc = MLWB_ERR_CANCELLED;
+        goto out;
+    }
+    job_set_progress(j, 0.7, "fitting");
+    if ((rc = knn_fit(d, &t->req.knn, &knn, err)) != MLWB_OK)
+        goto out;
+    if ((rc = knn_serialize(knn, &blob, &len, err)) != MLWB_OK)
+        goto out;
+    double secs = mono() - t0;
+    json_t *pj = json_pack("{si}", "k", t->req.knn.k);
+    json_t *mj = json_pack("{sf si}", "accuracy", acc, "cv_folds", folds);
+    params = json_dumps(pj, JSON_COMPACT);
+    metrics = json_dumps(mj, JSON_COMPACT);
+    json_decref(pj);
+    json_decref(mj);
+    if (!params || !metrics) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    job_set_progress(j, 0.9, "storing");
+    store_model_info info = {.params_json = params, .metrics_json = metrics,
+                             .dataset_version = d->version, .created = now(),
+                             .train_seconds = secs, .active = 1};
+    snprintf(info.kind, sizeof info.kind, "knn");
+    int64_t version = 0;
+    if ((rc = store_put_model(st, &info, blob, len, 1, &version, err)) != MLWB_OK)
+        goto out;
+    mdl *m = mdl_new(version, "knn", knn, params, metrics, d->version, info.created);
+    if (!m) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    knn = NULL;  /* owned by m */
+    reg_publish(e->reg, m);
+    ev_post(e->events, EV_MODEL, job_id(j), version, 1, "published");
+    *result = json_pack("{sI ss sb s{si} s{sf si} sI sf}", "version", (json_int_t)version,
+                        "kind", "knn", "active", 1, "params", "k", t->req.knn.k, "metrics",
+                        "accuracy", acc, "cv_folds", folds, "dataset_version",
+                        (json_int_t)d->version, "train_seconds", secs);
+out:
+    knn_free(&knn);
+    free(blob);
+    free(params);
+    free(metrics);
+    ds_release(&d);
+    return rc;
+}
+
+int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
+{
+    if (strcmp(req->kind, "knn") != 0) {
+        err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn)", req->kind);
+        return 0;
+    }
+    if (req->knn.k < 1) {
+        err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->knn.k);
+        return 0;
+    }
+    train_job *t = calloc(1, sizeof *t);
+    if (!t) {
+        err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    t->e = e;
+    t->req = *req;
+    char desc[128];
+    snprintf(desc, sizeof desc, "train knn k=%d", req->knn.k);
+    int64_t id = job_submit(e->jobs, "train", desc, run_train, t, free);
+    if (!id)
+        err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
+    return id;
+}
+
+mlwb_status eng_use_model(engine *e, int64_t version, char **err)
+{
+    mdl *m = NULL;
+    mlwb_status rc = load_model_version(e->st, version, &m, err);
+    if (rc)
+        return rc;
+    if ((rc = store_set_active_model(e->st, version, err)) != MLWB_OK) {
+        mdl_release(&m);
+        return rc;
+    }
+    reg_publish(e->reg, m);
+    ev_post(e->events, EV_MODEL, 0, version, 1, "activated");
+    return MLWB_OK;
+}

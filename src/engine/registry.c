@@ -1,0 +1,111 @@
+/*
+ * registry.c — the active-model slot (see mlwb/engine/registry.h).
+ *
+ * Design: the active pointer is read and swapped under a mutex held only for the
+ * pointer copy and the reference increment, so acquiring costs one uncontended lock;
+ * the old model's reference is dropped after the lock is released.  A model is freed
+ * by whoever drops its last reference (the registry or the last reader).
+ */
+#include "mlwb/engine/registry.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct registry {
+    pthread_mutex_t mu;
+    mdl *active;
+    atomic_llong active_version;
+};
+
+static char *dup_or_empty(const char *s, const char *empty)
+{
+    return strdup(s ? s : empty);
+}
+
+mdl *mdl_new(int64_t version, const char *kind, knn_model *knn, const char *params_json,
+             const char *metrics_json, int64_t dataset_version, double created)
+{
+    mdl *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->version = version;
+    snprintf(m->kind, sizeof m->kind, "%s", kind);
+    m->params_json = dup_or_empty(params_json, "{}");
+    m->metrics_json = dup_or_empty(metrics_json, "{}");
+    if (!m->params_json || !m->metrics_json) {
+        free(m->params_json);
+        free(m->metrics_json);
+        free(m);
+        return NULL;
+    }
+    m->knn = knn;
+    m->dataset_version = dataset_version;
+    m->created = created;
+    atomic_init(&m->refs, 1);
+    return m;
+}
+
+mdl *mdl_retain(mdl *m)
+{
+    if (m)
+        atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+    return m;
+}
+
+void mdl_release(mdl **pm)
+{
+    mdl *m = *pm;
+    *pm = NULL;
+    if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    knn_free(&m->knn);
+    free(m->params_json);
+    free(m->metrics_json);
+    free(m);
+}
+
+registry *reg_new(void)
+{
+    registry *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    pthread_mutex_init(&r->mu, NULL);
+    atomic_init(&r->active_version, 0);
+    return r;
+}
+
+void reg_free(registry **pr)
+{
+    registry *r = *pr;
+    *pr = NULL;
+    if (!r)
+        return;
+    mdl_release(&r->active);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+void reg_publish(registry *r, mdl *m)
+{
+    pthread_mutex_lock(&r->mu);
+    mdl *old = r->active;
+    r->active = m;
+    atomic_store(&r->active_version, m ? m->version : 0);
+    pthread_mutex_unlock(&r->mu);
+    mdl_release(&old);
+}
+
+mdl *reg_acquire(registry *r)
+{
+    pthread_mutex_lock(&r->mu);
+    mdl *m = mdl_retain(r->active);
+    pthread_mutex_unlock(&r->mu);
+    return m;
+}
+
+int64_t reg_active_version(registry *r)
+{
+    return atomic_load(&r->active_version);
+}

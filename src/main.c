@@ -1,0 +1,330 @@
+/*
+ * main.c — the mlwb program: options, the front end to run, signals, exit status.
+ *
+ * Front ends: the TUI (a terminal and no script), a script (-f FILE, -c CMDS, or
+ * commands on stdin when it is not a terminal), or a plain readline prompt
+ * (--no-tui on a terminal).  All of them run commands through the same interpreter.
+ *
+ * Signals: SIGINT and SIGTERM are blocked in every thread and taken by one signal
+ * thread (sigwait), which asks running jobs to stop and wakes the main thread through
+ * a pipe.  A script that started the listener keeps serving after its last line until
+ * such a signal or `quit`; then the listener finishes the requests in flight, the
+ * prediction log is flushed and mlwb exits 0.
+ *
+ * Exit status: 0 when every command succeeded, 1 when one failed, 2 on a usage error.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "mlwb/cli/cmd.h"
+#include "mlwb/core/parfor.h"
+#include "mlwb/tui/tui.h"
+
+#ifndef MLWB_VERSION
+#define MLWB_VERSION "0.0.0"
+#endif
+
+static const char usage_text[] =
+    "usage: mlwb [options] [-f FILE | -c COMMANDS]\n"
+    "\n"
+    "A terminal workbench for a small ML application: load data, train and tune KNN,\n"
+    "serve predictions over HTTP.  With no script on a terminal, opens the full-screen\n"
+    "workbench; otherwise runs commands from -f FILE, -c COMMANDS or standard input.\n"
+    "\n"
+    "options:\n"
+    "  -f FILE        run the commands in FILE (with --tui: run it, then open the TUI)\n"
+    "  -c COMMANDS    run COMMANDS (';' or newlines separate them)\n"
+    "  --db PATH      the store (default ./mlwb.db)\n"
+    "  --json         print each result as one JSON object per line (errors on stderr)\n"
+    "  --bail         stop at the first failing command (exit 1)\n"
+    "  --no-tui       never open the full-screen workbench (a plain prompt on a terminal)\n"
+    "  --tui          open the workbench even with -f (which runs first)\n"
+    "  --ascii        draw the workbench with ASCII characters only\n"
+    "  --threads N    compute threads (default: the number of cores)\n"
+    "  --version      print the version and exit\n"
+    "  --help         print this help and exit\n"
+    "\n"
+    "Inside, 'help' lists the commands and 'help COMMAND' explains one.\n"
+    "Exit status: 0 all commands succeeded, 1 a command failed, 2 a usage error.\n"
+    "Documentation: mlwb(1), docs/commands.md, docs/http-api.md.\n";
+
+static int stop_pipe[2] = {-1, -1};
+static atomic_int stop_requested;
+static engine *_Atomic signal_engine;
+
+static void *signal_main(void *arg)
+{
+    sigset_t *set = arg;
+    for (;;) {
+        int sig = 0;
+        if (sigwait(set, &sig) != 0)
+            continue;
+        atomic_store(&stop_requested, sig);
+        engine *e = atomic_load(&signal_engine);
+        if (e) {  /* ask running jobs to stop */
+            size_t n = 0;
+            job **list = job_list(eng_jobs(e), &n);
+            for (size_t i = 0; i < n; i++)
+                job_cancel(eng_jobs(e), job_id(list[i]));
+            job_list_free(list, n);
+        }
+        char b = 1;
+        ssize_t w = write(stop_pipe[1], &b, 1);
+        (void)w;
+    }
+    return NULL;
+}
+
+/* --- sinks for scripts and the plain prompt ------------------------------------- */
+
+static void print_result(void *ud, const char *text)
+{
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+static void print_error(void *ud, const char *text)
+{
+    fflush(stdout);
+    fputs(text, stderr);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+typedef struct opts {
+    const char *file, *commands, *db;
+    int json, bail, no_tui, tui, ascii, threads;
+} opts;
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mlwb: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry 'mlwb --help'.\n");
+    va_end(ap);
+    return 2;
+}
+
+static int parse_args(int argc, char **argv, opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-f") == 0 || strcmp(a, "-c") == 0 || strcmp(a, "--db") == 0 ||
+            strcmp(a, "--threads") == 0) {
+            if (!next)
+                return usage_error("option '%s' needs an argument", a);
+            if (a[1] == 'f')
+                o->file = next;
+            else if (a[1] == 'c')
+                o->commands = next;
+            else if (strcmp(a, "--db") == 0)
+                o->db = next;
+            else {
+                char *end;
+                long n = strtol(next, &end, 10);
+                if (*end || n < 1 || n > 256)
+                    return usage_error("--threads '%s': expected a number from 1 to 256", next);
+                o->threads = (int)n;
+            }
+            i++;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strcmp(a, "--bail") == 0) {
+            o->bail = 1;
+        } else if (strcmp(a, "--no-tui") == 0) {
+            o->no_tui = 1;
+        } else if (strcmp(a, "--tui") == 0) {
+            o->tui = 1;
+        } else if (strcmp(a, "--ascii") == 0) {
+            o->ascii = 1;
+        } else if (strcmp(a, "--version") == 0) {
+            printf("mlwb %s\n", MLWB_VERSION);
+            exit(0);
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            exit(0);
+        } else {
+            return usage_error("unknown option '%s'", a);
+        }
+    }
+    if (o->file && o->commands)
+        return usage_error("%s", "-f and -c cannot be used together");
+    if (o->tui && o->no_tui)
+        return usage_error("%s", "--tui and --no-tui cannot be used together");
+    return 0;
+}
+
+/* Run a script from a stream; returns CMD_QUIT, CMD_ERROR or CMD_OK. */
+static cmd_status run_stream(cmd_ctx *c, FILE *f, int bail)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    cmd_status worst = CMD_OK;
+    c->line = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        c->line++;
+        if (atomic_load(&stop_requested))
+            break;
+        cmd_status st = cmd_run_line(c, line, bail);
+        if (st == CMD_QUIT) {
+            worst = worst == CMD_ERROR ? CMD_ERROR : CMD_QUIT;
+            break;
+        }
+        if (st == CMD_ERROR) {
+            worst = CMD_ERROR;
+            if (bail)
+                break;
+        }
+    }
+    free(line);
+    return worst;
+}
+
+static cmd_status run_commands(cmd_ctx *c, const char *text, int bail)
+{
+    FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+    if (!f) {
+        return cmd_error(c, "cannot read -c commands: %s", strerror(errno));
+    }
+    cmd_status st = run_stream(c, f, bail);
+    fclose(f);
+    return st;
+}
+
+static cmd_status run_prompt(cmd_ctx *c, int bail)
+{
+    cmd_status worst = CMD_OK;
+    char *line;
+    while (!atomic_load(&stop_requested) && (line = readline("mlwb> ")) != NULL) {
+        if (*line)
+            add_history(line);
+        cmd_status st = cmd_run_line(c, line, bail);
+        free(line);
+        if (st == CMD_QUIT)
+            break;
+        if (st == CMD_ERROR)
+            worst = CMD_ERROR;
+    }
+    return worst;
+}
+
+/* Keep serving until a signal or the stop pipe. */
+static void wait_for_stop(void)
+{
+    struct pollfd p = {stop_pipe[0], POLLIN, 0};
+    while (!atomic_load(&stop_requested)) {
+        int r = poll(&p, 1, -1);
+        if (r < 0 && errno != EINTR)
+            break;
+    }
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_ALL, "");
+    opts o = {0};
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!o.db)
+        o.db = "mlwb.db";
+
+    int interactive = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+    int use_tui = o.tui || (interactive && !o.file && !o.commands && !o.no_tui);
+    FILE *script = NULL;
+    if (o.file && !(script = fopen(o.file, "r"))) {
+        fprintf(stderr, "mlwb: %s: cannot open: %s\n", o.file, strerror(errno));
+        return 2;
+    }
+    if (use_tui && !interactive) {
+        fprintf(stderr, "mlwb: --tui needs a terminal on standard input and output\n");
+        if (script)
+            fclose(script);
+        return 2;
+    }
+
+    /* Signals go to one thread; every thread started from here inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (!use_tui)
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe(stop_pipe) != 0) {
+        perror("mlwb: pipe");
+        return 1;
+    }
+
+    eng_config cfg = {.db_path = o.db, .threads = o.threads};
+    engine *e = NULL;
+    char *err = NULL;
+    if (eng_open(&cfg, &e, &err) != MLWB_OK) {
+        fprintf(stderr, "mlwb: %s\n", err ? err : "cannot open the store");
+        free(err);
+        if (script)
+            fclose(script);
+        return 1;
+    }
+    atomic_store(&signal_engine, e);
+    pthread_t sig_thread;
+    int have_sig_thread = !use_tui && pthread_create(&sig_thread, NULL, signal_main, &set) == 0;
+    cli *c = cli_new(e);
+
+    cmd_ctx ctx = {.cli = c, .sink = {print_result, print_error, NULL}, .json = o.json,
+                   .wait = 1, .origin = "script"};
+    cmd_status st = CMD_OK;
+    if (use_tui) {
+        tui_opts to = {.startup_script = o.file, .ascii = o.ascii};
+        if (script)
+            fclose(script);
+        script = NULL;
+        rc = tui_run(c, &to);
+    } else {
+        if (o.commands) {
+            st = run_commands(&ctx, o.commands, o.bail);
+        } else if (script) {
+            ctx.file = o.file;
+            st = run_stream(&ctx, script, o.bail);
+        } else if (!isatty(STDIN_FILENO)) {
+            ctx.file = "<stdin>";
+            st = run_stream(&ctx, stdin, o.bail);
+        } else {
+            ctx.origin = "prompt";
+            st = run_prompt(&ctx, o.bail);
+        }
+        if (st != CMD_QUIT && !atomic_load(&stop_requested) && cli_keep_running(c))
+            wait_for_stop();
+        rc = st == CMD_ERROR ? 1 : 0;
+        if (atomic_load(&stop_requested) == SIGINT && !cli_keep_running(c))
+            rc = 130;
+    }
+    if (script)
+        fclose(script);
+    if (have_sig_thread) {  /* before the engine goes: the thread uses it */
+        pthread_cancel(sig_thread);
+        pthread_join(sig_thread, NULL);
+    }
+    atomic_store(&signal_engine, NULL);
+    cli_free(&c);   /* stops the listener: in-flight requests finish */
+    eng_close(&e);  /* joins the workers, flushes the prediction log */
+    return rc;
+}
