@@ -40,7 +40,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SAMPLES  := $(wildcard samples/data/*.csv)
 
 .PHONY: all check run deps sanitize install uninstall clean help \
-        check-unit check-scripts check-http check-tui
+        check-unit check-scripts check-cli check-http check-tui
 all: $(BIN)
 
 $(BIN): $(MAIN_OBJ) $(BUILD)/libmlwb.a
@@ -76,6 +76,7 @@ check: deps
 	@rm -rf $(BUILD)/results && mkdir -p $(BUILD)/results
 	@sh tests/tools/run-unit.sh $(BUILD) $(UNIT_BIN) || true
 	@sh tests/tools/run-scripts.sh $(BUILD) || true
+	@sh tests/tools/run-shell-tier.sh $(BUILD) cli || true
 	@sh tests/tools/run-shell-tier.sh $(BUILD) http || true
 	@sh tests/tools/run-shell-tier.sh $(BUILD) tui || true
 	@sh tests/tools/summary.sh $(BUILD)
@@ -84,6 +85,8 @@ check-unit: all $(UNIT_BIN)
 	@mkdir -p $(BUILD)/results && sh tests/tools/run-unit.sh $(BUILD) $(UNIT_BIN)
 check-scripts: all
 	@mkdir -p $(BUILD)/results && sh tests/tools/run-scripts.sh $(BUILD)
+check-cli: all
+	@mkdir -p $(BUILD)/results && sh tests/tools/run-shell-tier.sh $(BUILD) cli
 check-http: all
 	@mkdir -p $(BUILD)/results && sh tests/tools/run-shell-tier.sh $(BUILD) http
 check-tui: all

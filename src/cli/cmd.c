@@ -81,7 +81,7 @@ const cmd_entry *cmd_lookup(const char *name, char **err)
 void cmd_result(cmd_ctx *c, json_t *obj, const char *fmt, ...)
 {
     if (c->json) {
-        char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+        char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
         if (s)
             c->sink.result(c->sink.ud, s);
         free(s);
@@ -225,7 +225,7 @@ cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail)
         int argc = cmd_split(p, argv, CMD_MAX_WORDS, &rest, &err);
         if (argc < 0) {
             c->cmd = NULL;
-            cmd_error(c, "%s", err);
+            cmd_error(c, "syntax error: %s", err);
             free(err);
             return CMD_ERROR;
         }

@@ -61,6 +61,33 @@ static json_t *parse_or_empty(const char *s)
     return j ? j : json_object();
 }
 
+/* "k=5" / "accuracy=0.9600 cv_folds=5": a JSON object as short key=value text. */
+static void kv_text(const char *json, char *out, size_t cap)
+{
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    const char *key;
+    json_t *v;
+    size_t n = 0;
+    out[0] = 0;
+    json_object_foreach(o, key, v) {
+        if (n >= cap)
+            break;
+        int w;
+        if (json_is_integer(v))
+            w = snprintf(out + n, cap - n, "%s%s=%lld", n ? " " : "", key,
+                         (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            w = snprintf(out + n, cap - n, "%s%s=%.4f", n ? " " : "", key, json_real_value(v));
+        else if (json_is_string(v))
+            w = snprintf(out + n, cap - n, "%s%s=%s", n ? " " : "", key, json_string_value(v));
+        else
+            w = 0;
+        if (w > 0)
+            n += (size_t)w;
+    }
+    json_decref(o);
+}
+
 static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
 {
     store_model_info *list = NULL;
@@ -72,7 +99,7 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
         return st;
     }
     if (!c->json)
-        cmd_result(c, NULL, n ? "  version  kind  params          metrics                          data"
+        cmd_result(c, NULL, n ? "  version  kind  data  params          metrics"
                               : "no models yet: try 'train knn k=5'");
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_pack("{sI ss sb so so sI sf sf}", "version", (json_int_t)list[i].version,
@@ -81,9 +108,12 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
                               parse_or_empty(list[i].metrics_json), "dataset_version",
                               (json_int_t)list[i].dataset_version, "created", list[i].created,
                               "train_seconds", list[i].train_seconds);
-        cmd_result(c, o, "%s %-7lld %-5s %-15s %-32s v%lld", list[i].active ? "*" : " ",
-                   (long long)list[i].version, list[i].kind, list[i].params_json,
-                   list[i].metrics_json, (long long)list[i].dataset_version);
+        char ptext[256], mtext[512], dv[32];
+        kv_text(list[i].params_json, ptext, sizeof ptext);
+        kv_text(list[i].metrics_json, mtext, sizeof mtext);
+        snprintf(dv, sizeof dv, "v%lld", (long long)list[i].dataset_version);
+        cmd_result(c, o, "%s %-8lld %-5s %-5s %-15s %s", list[i].active ? "*" : " ",
+                   (long long)list[i].version, list[i].kind, dv, ptext, mtext);
     }
     store_model_list_free(&list, n);
     return CMD_OK;

@@ -454,8 +454,8 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     double secs = mono() - t0;
     json_t *pj = json_pack("{si}", "k", t->req.knn.k);
     json_t *mj = json_pack("{sf si}", "accuracy", acc, "cv_folds", folds);
-    params = json_dumps(pj, JSON_COMPACT);
-    metrics = json_dumps(mj, JSON_COMPACT);
+    params = json_dumps(pj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    metrics = json_dumps(mj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(pj);
     json_decref(mj);
     if (!params || !metrics) {

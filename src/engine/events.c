@@ -73,6 +73,7 @@ static int drop_oldest_progress(ev_queue *q)
         for (size_t j = i; j + 1 < q->count; j++)
             q->ring[(q->head + j) % q->cap] = q->ring[(q->head + j + 1) % q->cap];
         q->count--;
+        atomic_fetch_add(&q->dropped, 1);
         return 1;
     }
     return 0;

@@ -1,0 +1,55 @@
+#!/bin/bash
+# test_invocation.sh — how mlwb is started: options, the three script sources, exit
+# status, --json, --bail, and a store that brings the workbench back when reopened.
+. tests/tools/lib.sh
+scratch
+db=$SCRATCH/t.db
+
+out=$($MLWB --version); check_contains version "$out" "mlwb "
+out=$($MLWB --help); check_contains help-usage "$out" "usage: mlwb"
+$MLWB --frobnicate 2>"$SCRATCH/err"; check_eq bad-option-status $? 2
+check_contains bad-option-message "$(cat "$SCRATCH/err")" "unknown option '--frobnicate'"
+$MLWB -f "$SCRATCH/nosuch.mlwb" 2>"$SCRATCH/err"; check_eq missing-script-status $? 2
+check_contains missing-script-message "$(cat "$SCRATCH/err")" "nosuch.mlwb: cannot open: No such file or directory"
+$MLWB -c 'help' -f x 2>/dev/null; check_eq c-and-f-status $? 2
+
+# The issue's own examples.
+last=$($MLWB --db "$db" --json -c 'load sample iris; train knn k=5; predict 5.1 3.5 1.4 0.2' | tail -1)
+check_eq json-predict-label "$(echo "$last" | sed -n 's/.*"label":"\([a-z]*\)".*/\1/p')" setosa
+check_contains json-predict-id "$last" '"id":'
+out=$(printf 'load sample iris\ntrain knn k=3\npredict 6.7 3.0 5.2 2.3\n' | $MLWB --db "$SCRATCH/stdin.db")
+check_eq stdin-status $? 0
+check_contains stdin-virginica "$out" virginica
+$MLWB --db "$db" -c 'load csv nosuch.csv' 2>"$SCRATCH/err"; check_eq missing-csv-status $? 1
+check_eq missing-csv-message "$(cat "$SCRATCH/err")" "load: nosuch.csv: cannot open: No such file or directory"
+
+# Errors on stdin carry <stdin>:LINE; the session goes on after an error.
+out=$(printf 'data\nfrobnicate\nmodels\n' | $MLWB --db "$db" 2>"$SCRATCH/err")
+check_eq stdin-error-status $? 1
+check_eq stdin-error-message "$(cat "$SCRATCH/err")" "<stdin>:2: unknown command 'frobnicate' (try 'help')"
+check_contains stdin-goes-on "$out" "* 1 "
+
+# --bail stops at the first failure.
+out=$($MLWB --db "$SCRATCH/bail.db" --bail -c 'frobnicate
+load sample iris' 2>/dev/null)
+check_eq bail-status $? 1
+check_eq bail-stopped "$out" ""
+
+# --json errors are objects on stderr with the command, file and line.
+printf 'load sample iris\nload csv nope.csv\n' > "$SCRATCH/s.mlwb"
+$MLWB --db "$SCRATCH/j.db" --json -f "$SCRATCH/s.mlwb" >/dev/null 2>"$SCRATCH/err"
+check_eq json-error-object "$(cat "$SCRATCH/err")" \
+    "{\"error\":\"nope.csv: cannot open: No such file or directory\",\"command\":\"load\",\"file\":\"$SCRATCH/s.mlwb\",\"line\":2}"
+
+# Reopening the store brings back the data set and the active model.
+$MLWB --db "$SCRATCH/p.db" -c 'load sample iris; train knn k=7; train knn k=9; use 1' >/dev/null
+out=$($MLWB --db "$SCRATCH/p.db" -c 'data; models; predict 5.9 3.0 4.2 1.5')
+check_contains reopen-data "$out" "data v1: sample iris"
+check_contains reopen-active "$out" "* 1        knn"
+check_contains reopen-predict "$out" "versicolor  (confidence 1.00, model v1"
+
+# A file that is not a store is refused, and left alone.
+echo "hello" > "$SCRATCH/not.db"
+$MLWB --db "$SCRATCH/not.db" -c 'data' 2>"$SCRATCH/err"; check_eq not-a-store-status $? 1
+check_contains not-a-store-message "$(cat "$SCRATCH/err")" "not.db: not an mlwb store"
+check_eq not-a-store-untouched "$(cat "$SCRATCH/not.db")" hello
