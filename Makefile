@@ -2,8 +2,8 @@
 #
 #   make            build ./mlwb               make check     build and run every test tier
 #   make run        open the workbench on iris make sanitize  the suite under ASan+UBSan
-#   make deps       install missing packages   make install   PREFIX=/usr/local DESTDIR=
-#   make clean
+#   make deps       install missing packages   make tsan      the suite under ThreadSanitizer
+#   make install    PREFIX=/usr/local DESTDIR= make clean
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -39,7 +39,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SAMPLES  := $(wildcard samples/data/*.csv)
 
-.PHONY: all check run deps sanitize install uninstall clean help \
+.PHONY: all check run deps sanitize tsan install uninstall clean help \
         check-unit check-scripts check-cli check-http check-tui
 all: $(BIN)
 
@@ -61,6 +61,7 @@ $(BUILD)/src/core/samples_data.o: src/core/samples_data.S $(SAMPLES)
 	@mkdir -p $(dir $@)
 	@echo "  AS      $<"
 	@$(CC) -c -o $@ $<
+
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmlwb.a
 	@mkdir -p $(dir $@)
@@ -98,6 +99,11 @@ sanitize: deps
 	    OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	    LDFLAGS='-fsanitize=address,undefined'
 
+# The whole suite with ThreadSanitizer (the program is multi-threaded).
+tsan: deps
+	@$(MAKE) --no-print-directory check BUILD=build-tsan BIN=build-tsan/mlwb \
+	    OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=thread' LDFLAGS='-fsanitize=thread'
+
 run: deps all
 	./mlwb --db mlwb.db -f samples/scripts/demo.mlwb --tui
 
@@ -113,6 +119,6 @@ clean:
 	rm -rf build build-asan build-tsan mlwb
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,6p' Makefile
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)

@@ -8,6 +8,9 @@
 #include <string.h>
 
 extern const char mlwb_sample_iris[], mlwb_sample_iris_end[];
+extern const char mlwb_sample_wine[], mlwb_sample_wine_end[];
+extern const char mlwb_sample_breast_cancer[], mlwb_sample_breast_cancer_end[];
+extern const char mlwb_sample_digits[], mlwb_sample_digits_end[];
 
 static const struct {
     const char *name, *description;
@@ -15,6 +18,12 @@ static const struct {
 } table[] = {
     {"iris", "Fisher's iris: 150 flowers, 4 measurements, 3 species", mlwb_sample_iris,
      mlwb_sample_iris_end},
+    {"wine", "UCI wine: 178 wines, 13 chemical measurements, 3 cultivars", mlwb_sample_wine,
+     mlwb_sample_wine_end},
+    {"breast_cancer", "Wisconsin diagnostic breast cancer: 569 cases, 30 features, 2 classes",
+     mlwb_sample_breast_cancer, mlwb_sample_breast_cancer_end},
+    {"digits", "handwritten digits: 1797 8x8 images as 64 pixel counts, 10 classes",
+     mlwb_sample_digits, mlwb_sample_digits_end},
 };
 
 int sample_at(size_t i, sample_info *out)

@@ -1,0 +1,1267 @@
+/*
+ * http.c — the embedded HTTP listener: libmicrohttpd in, JSON out (see mlwb/serve/http.h).
+ *
+ * What.  One libmicrohttpd daemon (epoll, a pool of internal threads) answers a small
+ * table of routes.  Predictions take one reference to the registry's active model per
+ * request, classify every instance, log each one through the engine's never-blocking
+ * prediction log, and drop the reference.  The listener owns no model state.
+ *
+ *   POST /v1/predict   {"instances": [[f, ...], ...]}        predict (token when set)
+ *   GET  /v1/predict?x=f,f,...                               one instance
+ *   GET  /predict?prompt=[[f,...],...]                       the old template's call
+ *   GET  /v1/models    GET /healthz    GET /readyz
+ *
+ * Guarantees.
+ * - Every response is JSON with `Content-Type: application/json`; every error is
+ *   {"error": "..."} with a 4xx/5xx status and a message that names the place
+ *   ("instances[2]: expected 4 features, got 3").  Strings from the outside (paths,
+ *   class names) are escaped and UTF-8-sanitised, so the output is always valid JSON.
+ * - Bodies are capped (http_opts.max_body, default 1 MiB): a declared Content-Length
+ *   over the cap is refused with 413 before the body is read; a chunked body is counted
+ *   as it arrives and answered 413 once it ends (past 8x the cap the connection is
+ *   dropped).  Only JSON is accepted: no form or multipart parsing (no PostProcessor).
+ *   Request bodies are parsed by jansson, never evaluated; `prompt` too.
+ * - A request is validated completely before anything is predicted or logged, so a
+ *   bad instance at the end of a batch leaves no trace.
+ * - Connections time out (15 s idle), at most 64 per client address and 1024 in all.
+ * - http_stop stops accepting, lets the requests in flight finish (up to 5 s), then
+ *   closes idle keep-alive connections and frees everything.
+ *
+ * Request life cycle (libmicrohttpd 0.9.75).  The access handler runs several times per
+ * request.  The first call (headers only) sets `*con_cls` and answers nothing, except
+ * to refuse a body early (Content-Length over the cap, no such route, bad token):
+ * answering there makes MHD close the connection, which is right for a refused upload
+ * but costs keep-alive, so every other answer is queued on the last call.  Calls with
+ * upload data append to the request's buffer.  `*con_cls` is &k_nobody for requests
+ * without a body (no allocation at all) or a struct req.  on_completed frees it and
+ * counts the request out of `in_flight`.
+ *
+ * Threads.  http_start/http_stop run on the caller's thread (the UI's); the daemon's
+ * pool threads run on_request/on_completed and start with every asynchronous signal
+ * blocked, so SIGINT/SIGTERM reach the main thread.  Counters are atomics, read by
+ * http_get_stats from any thread.  Each handler call switches its thread to the "C"
+ * locale while it formats numbers (the TUI may have set LC_ALL from the environment).
+ */
+#include "mlwb/serve/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <float.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mlwb/core/knn.h"
+#include "mlwb/engine/registry.h"
+
+enum {
+    DEFAULT_MAX_BODY = 1 << 20,   /* bytes */
+    MAX_BODY_LIMIT = 1 << 30,     /* a larger max_body is clamped to this */
+    DISCARD_FACTOR = 8,           /* past max_body * this, an upload is cut off */
+    MAX_INSTANCES = 10000,        /* per request */
+    CONN_TIMEOUT_S = 15,
+    PER_IP_LIMIT = 64,
+    CONN_LIMIT = 1024,
+    MAX_THREADS = 64,
+    DRAIN_S = 5,                  /* http_stop waits this long for requests in flight */
+    ERR_MSG = 400,                /* bytes of an error message */
+    URL_SHOWN = 200,              /* at most this much of a path is echoed in errors */
+};
+
+struct http_server {
+    engine *eng;
+    registry *reg;
+    struct MHD_Daemon *d;
+    char addr[INET6_ADDRSTRLEN];  /* the bound address, normalised ("127.0.0.1", "::1") */
+    int port;                     /* the bound port */
+    char *token;                  /* NULL = predict is open */
+    size_t token_len;
+    size_t max_body;
+    locale_t cloc;                /* "C" numerics for formatting; (locale_t)0 if none */
+
+    atomic_uint_fast64_t requests, errors, predictions;
+    atomic_long in_flight;        /* requests between their first call and completion */
+    atomic_bool stopping;
+    pthread_mutex_t mu;           /* with `drained`: http_stop waits for in_flight == 0 */
+    pthread_cond_t drained;
+
+    pthread_mutex_t log_mu;       /* libmicrohttpd's messages, kept only while starting */
+    bool capturing;
+    char start_log[256];
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* A string builder: inline storage first, the heap past it; an allocation failure is
+ * remembered (oom) and turns the response into a 500.  Never copied by value. */
+
+typedef struct sb {
+    char *p;
+    size_t len, cap;
+    bool oom;
+    char inl[1024];
+} sb;
+
+static void sb_init(sb *b)
+{
+    b->p = b->inl;
+    b->len = 0;
+    b->cap = sizeof b->inl;
+    b->oom = false;
+    b->p[0] = '\0';
+}
+
+static void sb_free(sb *b)
+{
+    if (b->p != b->inl)
+        free(b->p);
+    sb_init(b);
+}
+
+static void sb_reset(sb *b)
+{
+    b->len = 0;
+    b->p[0] = '\0';
+}
+
+static bool sb_reserve(sb *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = b->p == b->inl ? malloc(cap) : realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    if (b->p == b->inl)
+        memcpy(p, b->inl, b->len + 1);
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_putn(sb *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(sb *b, const char *s)
+{
+    sb_putn(b, s, strlen(s));
+}
+
+static void sb_putc(sb *b, char c)
+{
+    sb_putn(b, &c, 1);
+}
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(sb *b, const char *fmt, ...)
+{
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        sb_putn(b, tmp, (size_t)n);
+        return;
+    }
+    if (!sb_reserve(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return (s[1] & 0xC0) == 0x80 ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xC0) == 0x80 && (s[3] & 0xC0) == 0x80
+                   ? 4 : 0;
+    }
+    return 0;
+}
+
+/* s as a JSON string literal; invalid UTF-8 bytes become U+FFFD. */
+static void sb_json_str(sb *b, const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    sb_putc(b, '"');
+    while (*p) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+            p++;
+        sb_putn(b, (const char *)run, (size_t)(p - run));
+        if (!*p)
+            break;
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            sb_putn(b, esc, 2);
+            p++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': sb_puts(b, "\\n"); break;
+            case '\r': sb_puts(b, "\\r"); break;
+            case '\t': sb_puts(b, "\\t"); break;
+            default: sb_printf(b, "\\u%04x", c); break;
+            }
+            p++;
+        } else {
+            size_t n = utf8_seq(p);
+            if (n) {
+                sb_putn(b, (const char *)p, n);
+                p += n;
+            } else {
+                sb_puts(b, "\\ufffd");
+                p++;
+            }
+        }
+    }
+    sb_putc(b, '"');
+}
+
+/* A finite float as the shortest decimal that reads back as the same float, always a
+ * JSON real ("0.8", "1.0", "1e-05"). */
+static void sb_real(sb *b, float v)
+{
+    char tmp[40];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
+        if (strtof(tmp, NULL) == v)
+            break;
+    }
+    sb_puts(b, tmp);
+    if (!strpbrk(tmp, ".eEn"))  /* 'n': never "inf"/"nan" here, but never "inf.0" either */
+        sb_puts(b, ".0");
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Responses. */
+
+/* One call of the access handler: what the handlers need to answer. */
+struct call {
+    http_server *s;
+    struct MHD_Connection *conn;
+    const char *url, *method;
+    const char *body;        /* the request body, or NULL */
+    size_t len;
+    const char *allow;       /* set for 405: the Allow header */
+    bool challenge;          /* set for 401: a WWW-Authenticate header */
+};
+
+static enum MHD_Result reply(struct call *c, unsigned status, const char *text, size_t len)
+{
+    http_server *s = c->s;
+    /* MUST_COPY: the text lives on our stack or is freed by the caller. */
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    if (c->allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, c->allow);
+    if (c->challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mlwb\"");
+    if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result q = MHD_queue_response(c->conn, status, r);
+    MHD_destroy_response(r);
+    if (q == MHD_YES) {
+        atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
+        if (status >= 400)
+            atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
+    }
+    return q;
+}
+
+__attribute__((format(printf, 3, 4)))
+static enum MHD_Result reply_error(struct call *c, unsigned status, const char *fmt, ...)
+{
+    char msg[ERR_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sb b;
+    sb_init(&b);
+    sb_puts(&b, "{\"error\":");
+    sb_json_str(&b, msg);
+    sb_putc(&b, '}');
+    /* msg is bounded, so b never leaves its inline storage */
+    enum MHD_Result q = reply(c, status, b.p, b.len);
+    sb_free(&b);
+    return q;
+}
+
+static enum MHD_Result reply_sb(struct call *c, unsigned status, sb *b)
+{
+    if (b->oom)
+        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    return reply(c, status, b->p, b->len);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Instances: JSON or a query string in, a validated float matrix out. */
+
+struct batch {
+    float *x;          /* n * d */
+    size_t n, d;
+    float inl[256];
+};
+
+struct perr {          /* why a request was refused */
+    unsigned status;
+    char msg[ERR_MSG];
+};
+
+__attribute__((format(printf, 3, 4)))
+static bool fail(struct perr *pe, unsigned status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pe->msg, sizeof pe->msg, fmt, ap);
+    va_end(ap);
+    pe->status = status;
+    return false;
+}
+
+static bool batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe)
+{
+    b->n = n;
+    b->d = d;
+    if (n * d <= sizeof b->inl / sizeof b->inl[0]) {  /* n <= MAX_INSTANCES: no overflow */
+        b->x = b->inl;
+        return true;
+    }
+    if (d && n > SIZE_MAX / sizeof(float) / d)
+        return fail(pe, MHD_HTTP_CONTENT_TOO_LARGE, "%zu instances of %zu features: too large",
+                    n, d);
+    b->x = malloc(n * d * sizeof(float));
+    if (!b->x)
+        return fail(pe, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory for %zu instances", n);
+    return true;
+}
+
+static void batch_free(struct batch *b)
+{
+    if (b->x && b->x != b->inl)
+        free(b->x);
+    b->x = NULL;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+/* A double as a finite float32, or false. */
+static bool to_float(double v, float *out)
+{
+    if (!isfinite(v) || fabs(v) > FLT_MAX)
+        return false;
+    *out = (float)v;
+    return true;
+}
+
+/* One instance (a JSON array of d numbers) at `place` ("instances[2]") into out. */
+static bool row_from_json(const json_t *row, const char *place, size_t d, float *out,
+                          struct perr *pe)
+{
+    if (!json_is_array(row))
+        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected an array of %zu numbers, got %s",
+                    place, d, json_kind(row));
+    size_t got = json_array_size(row);
+    if (got != d)
+        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", place, d,
+                    got);
+    for (size_t j = 0; j < d; j++) {
+        const json_t *v = json_array_get(row, j);
+        if (!json_is_number(v))
+            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number (got %s)",
+                        place, j, json_kind(v));
+        if (!to_float(json_number_value(v), &out[j]))
+            return fail(pe, MHD_HTTP_BAD_REQUEST,
+                        "%s[%zu]: not a finite number (out of float32 range)", place, j);
+    }
+    return true;
+}
+
+/* Where the instances come from, for the fill functions. */
+struct source {
+    const json_t *rows;   /* JSON: an array of instances */
+    bool flat;            /* JSON: `rows` is itself one instance */
+    const char *name;     /* "instances", "prompt", "x": names the place in errors */
+    const char *text;     /* query string: "5.1,3.5,1.4,0.2" */
+};
+
+static bool fill_from_json(const struct source *src, size_t d, struct batch *b,
+                           struct perr *pe)
+{
+    if (src->flat) {
+        if (!batch_alloc(b, 1, d, pe))
+            return false;
+        return row_from_json(src->rows, src->name, d, b->x, pe);
+    }
+    size_t n = json_array_size(src->rows);
+    if (n == 0)
+        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: no instances (give at least one)",
+                    src->name);
+    if (n > MAX_INSTANCES)
+        return fail(pe, MHD_HTTP_CONTENT_TOO_LARGE,
+                    "%s: %zu instances, at most %d per request", src->name, n, MAX_INSTANCES);
+    if (!batch_alloc(b, n, d, pe))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char place[64];
+        snprintf(place, sizeof place, "%s[%zu]", src->name, i);
+        if (!row_from_json(json_array_get(src->rows, i), place, d, b->x + i * d, pe))
+            return false;
+    }
+    return true;
+}
+
+/* One instance from "f,f,...". */
+static bool fill_from_list(const struct source *src, size_t d, struct batch *b,
+                           struct perr *pe)
+{
+    const char *t = src->text;
+    size_t got = *t ? 1 : 0;
+    for (const char *p = t; *p; p++)
+        got += *p == ',';
+    if (got != d)
+        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", src->name,
+                    d, got);
+    if (!batch_alloc(b, 1, d, pe))
+        return false;
+    for (size_t j = 0; j < d; j++) {
+        char *end;
+        errno = 0;
+        double v = strtod(t, &end);
+        while (*end == ' ')
+            end++;
+        if (end == t || (*end != ',' && *end != '\0')) {
+            size_t n = strcspn(t, ",");
+            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: '%.*s' is not a number",
+                        src->name, j, (int)(n > 40 ? 40 : n), t);
+        }
+        if (!to_float(v, &b->x[j]))
+            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number", src->name, j);
+        t = *end ? end + 1 : end;
+    }
+    return true;
+}
+
+typedef bool (*fill_fn)(const struct source *src, size_t d, struct batch *b, struct perr *pe);
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Classify, log and answer every row of b with model m. */
+static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
+{
+    sb out, in, res;
+    sb_init(&out);
+    sb_init(&in);
+    sb_init(&res);
+    sb_printf(&out, "{\"model_version\":%" PRId64 ",\"predictions\":[", m->version);
+    for (size_t i = 0; i < b->n; i++) {
+        const float *x = b->x + i * b->d;
+        int32_t label = 0;
+        float conf = 0;
+        double t0 = now_ms();
+        knn_predict(m->knn, x, &label, &conf);
+        double ms = now_ms() - t0;
+
+        sb_reset(&in);
+        sb_putc(&in, '[');
+        for (size_t j = 0; j < b->d; j++) {
+            if (j)
+                sb_putc(&in, ',');
+            sb_real(&in, x[j]);
+        }
+        sb_putc(&in, ']');
+        sb_reset(&res);
+        sb_puts(&res, "{\"label\":");
+        sb_json_str(&res, knn_class_name(m->knn, (size_t)label));
+        sb_puts(&res, ",\"confidence\":");
+        sb_real(&res, conf);
+        sb_putc(&res, '}');
+        if (in.oom || res.oom) {
+            out.oom = true;
+            break;
+        }
+        int64_t id = eng_log_prediction(c->s->eng, m->version, in.p, res.p, ms, "http");
+        /* {"id":N, + the logged output without its opening brace */
+        sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", id);
+        sb_putn(&out, res.p + 1, res.len - 1);
+    }
+    sb_puts(&out, "]}");
+    if (!out.oom)
+        atomic_fetch_add_explicit(&c->s->predictions, b->n, memory_order_relaxed);
+    enum MHD_Result q = reply_sb(c, MHD_HTTP_OK, &out);
+    sb_free(&res);
+    sb_free(&in);
+    sb_free(&out);
+    return q;
+}
+
+/* The shared predict path: one model reference for the whole request. */
+static enum MHD_Result predict_from(struct call *c, fill_fn fill, const struct source *src)
+{
+    mdl *m = reg_acquire(c->s->reg);
+    if (!m)
+        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+    enum MHD_Result q;
+    struct batch b = {0};
+    struct perr pe;
+    if (!m->knn) {
+        q = reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
+                        "the active model (version %" PRId64 ", kind %s) cannot predict here",
+                        m->version, m->kind);
+    } else if (!fill(src, knn_dims(m->knn), &b, &pe)) {
+        q = reply_error(c, pe.status, "%s", pe.msg);
+    } else {
+        q = predict_batch(c, m, &b);
+    }
+    batch_free(&b);
+    mdl_release(&m);
+    return q;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Route handlers.  Each answers exactly once. */
+
+static enum MHD_Result h_predict_post(struct call *c)
+{
+    if (!c->body || c->len == 0)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+                           "the request body is empty: expected {\"instances\": [[...], ...]}");
+    json_error_t je;
+    json_t *doc = json_loadb(c->body, c->len, 0, &je);
+    if (!doc)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
+                           je.line, je.column, je.text);
+    enum MHD_Result q;
+    const json_t *inst = json_is_object(doc) ? json_object_get(doc, "instances") : NULL;
+    if (!json_is_object(doc))
+        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+                        "expected a JSON object {\"instances\": [[...], ...]}, got %s",
+                        json_kind(doc));
+    else if (!inst)
+        q = reply_error(c, MHD_HTTP_BAD_REQUEST, "field 'instances' is required");
+    else if (!json_is_array(inst))
+        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+                        "field 'instances' must be an array of instances, got %s",
+                        json_kind(inst));
+    else
+        q = predict_from(c, fill_from_json, &(struct source){.rows = inst, .name = "instances"});
+    json_decref(doc);
+    return q;
+}
+
+static enum MHD_Result h_predict_get(struct call *c)
+{
+    const char *x = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "x");
+    if (!x)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+                           "query parameter 'x' is required, e.g. ?x=5.1,3.5,1.4,0.2");
+    return predict_from(c, fill_from_list, &(struct source){.text = x, .name = "x"});
+}
+
+/* The old template's GET /predict?prompt=[[...]]: the prompt is JSON, never evaluated.
+ * A list of instances, or one flat instance. */
+static enum MHD_Result h_predict_prompt(struct call *c)
+{
+    const char *p = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "prompt");
+    if (!p)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+                           "query parameter 'prompt' is required, e.g. ?prompt=[[5.1,3.5,1.4,0.2]]");
+    json_error_t je;
+    json_t *doc = json_loads(p, JSON_DECODE_ANY, &je);
+    if (!doc)
+        return reply_error(c, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
+                           je.column, je.text);
+    enum MHD_Result q;
+    if (!json_is_array(doc))
+        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+                        "prompt: expected a list of instances like [[5.1,3.5,1.4,0.2]], got %s",
+                        json_kind(doc));
+    else
+        q = predict_from(c, fill_from_json,
+                         &(struct source){.rows = doc, .name = "prompt",
+                                          .flat = json_is_number(json_array_get(doc, 0))});
+    json_decref(doc);
+    return q;
+}
+
+static json_t *json_or_null(const char *text)
+{
+    json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    return v ? v : json_null();
+}
+
+/* A JSON string of s, its invalid UTF-8 bytes replaced by U+FFFD; null for NULL. */
+static json_t *str_json(const char *s)
+{
+    if (!s)
+        return json_null();
+    json_t *v = json_string(s);
+    if (!v) {
+        sb b;
+        sb_init(&b);
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+            size_t n = utf8_seq(p);
+            sb_putn(&b, n ? (const char *)p : "\xEF\xBF\xBD", n ? n : 3);
+            p += n ? n : 1;
+        }
+        v = b.oom ? NULL : json_string(b.p);
+        sb_free(&b);
+    }
+    return v ? v : json_null();
+}
+
+static enum MHD_Result h_models(struct call *c)
+{
+    mdl *m = reg_acquire(c->s->reg);
+    json_t *o = json_object();
+    if (o && !m) {
+        json_object_set_new(o, "active", json_null());
+        json_object_set_new(o, "model", json_null());
+    } else if (o) {
+        json_t *mo = json_object();
+        json_object_set_new(o, "active", json_integer(m->version));
+        json_object_set_new(o, "model", mo);
+        json_object_set_new(mo, "version", json_integer(m->version));
+        json_object_set_new(mo, "kind", str_json(m->kind));
+        json_object_set_new(mo, "active", json_true());
+        json_object_set_new(mo, "params", json_or_null(m->params_json));
+        json_object_set_new(mo, "metrics", json_or_null(m->metrics_json));
+        json_object_set_new(mo, "dataset_version", json_integer(m->dataset_version));
+        json_object_set_new(mo, "created", json_real(m->created));
+        if (m->knn) {
+            size_t d = knn_dims(m->knn), nc = knn_nclasses(m->knn);
+            json_t *feat = json_array(), *cls = json_array();
+            for (size_t j = 0; j < d; j++)
+                json_array_append_new(feat, str_json(knn_feature_name(m->knn, j)));
+            for (size_t k = 0; k < nc; k++)
+                json_array_append_new(cls, str_json(knn_class_name(m->knn, k)));
+            json_object_set_new(mo, "features", feat);
+            json_object_set_new(mo, "classes", cls);
+        }
+    }
+    mdl_release(&m);
+    /* 15 significant digits: any metric written with up to 15 reads back unchanged */
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(o);
+    if (!text)
+        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    enum MHD_Result q = reply(c, MHD_HTTP_OK, text, strlen(text));
+    free(text);
+    return q;
+}
+
+static enum MHD_Result h_health(struct call *c)
+{
+    static const char ok[] = "{\"status\":\"ok\"}";
+    return reply(c, MHD_HTTP_OK, ok, sizeof ok - 1);
+}
+
+static enum MHD_Result h_ready(struct call *c)
+{
+    int64_t v = reg_active_version(c->s->reg);
+    if (v <= 0)
+        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+    char text[96];
+    int n = snprintf(text, sizeof text, "{\"status\":\"ready\",\"model_version\":%" PRId64 "}", v);
+    return reply(c, MHD_HTTP_OK, text, (size_t)n);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* The route table.  HEAD is answered by the GET handler (MHD drops the body). */
+
+typedef enum MHD_Result (*handler_fn)(struct call *c);
+
+struct route {
+    const char *path;
+    handler_fn get, post;
+    bool auth;            /* needs the bearer token when one is set */
+    bool head;            /* HEAD allowed (routes without side effects) */
+    const char *allow;    /* the Allow header of a 405 */
+};
+
+static const struct route routes[] = {
+    {"/v1/predict", h_predict_get, h_predict_post, true, false, "GET, POST"},
+    {"/predict", h_predict_prompt, NULL, true, false, "GET"},
+    {"/v1/models", h_models, NULL, false, true, "GET, HEAD"},
+    {"/healthz", h_health, NULL, false, true, "GET, HEAD"},
+    {"/readyz", h_ready, NULL, false, true, "GET, HEAD"},
+};
+
+static const struct route *find_route(const char *url)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        if (strcmp(routes[i].path, url) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+static handler_fn route_handler(const struct route *r, const char *method)
+{
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+        return r->get;
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return r->post;
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0 && r->head)
+        return r->get;
+    return NULL;
+}
+
+/* Constant-time in the token's length: "Authorization: Bearer TOKEN". */
+static bool authorized(const struct call *c)
+{
+    const http_server *s = c->s;
+    if (!s->token)
+        return true;
+    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t n = strlen(h);
+    unsigned char diff = n != s->token_len;
+    for (size_t i = 0; i < s->token_len; i++)
+        diff |= (unsigned char)(s->token[i] ^ (i < n ? h[i] : 0));
+    return diff == 0;
+}
+
+/* Route the request: 404, 405, 401 or the handler's answer.  Sets c->allow/challenge. */
+static enum MHD_Result refuse_or_route(struct call *c, handler_fn *h)
+{
+    const struct route *r = find_route(c->url);
+    *h = NULL;
+    if (!r)
+        return reply_error(c, MHD_HTTP_NOT_FOUND, "no route %.16s %.*s", c->method,
+                           URL_SHOWN, c->url);
+    handler_fn f = route_handler(r, c->method);
+    if (!f) {
+        c->allow = r->allow;
+        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed on %s",
+                           c->method, r->path);
+    }
+    if (r->auth && !authorized(c)) {
+        c->challenge = true;
+        return reply_error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+    }
+    *h = f;
+    return MHD_YES;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* libmicrohttpd callbacks. */
+
+static char k_nobody;     /* *con_cls of a request without a body */
+
+struct req {              /* *con_cls of a request with a body */
+    char *body;
+    size_t len, cap;
+    size_t seen;          /* bytes received, kept or not */
+    bool keep;            /* false: the handler takes no body; it is counted, not kept */
+};
+
+static void req_free(struct req *q)
+{
+    free(q->body);
+    free(q);
+}
+
+static enum MHD_Result first_call(struct call *c, void **con_cls)
+{
+    http_server *s = c->s;
+    atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
+    *con_cls = &k_nobody;
+
+    const char *te = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    const char *cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned long long declared = 0;
+    if (!te && cl) {
+        char *end;
+        errno = 0;
+        declared = strtoull(cl, &end, 10);
+        if (errno == ERANGE)
+            declared = ULLONG_MAX;
+    }
+    if (!te && declared == 0)
+        return MHD_YES;   /* no body: answer on the next call, keep-alive intact */
+
+    /* A body is coming.  Refuse it now, before reading it, when it cannot be used. */
+    if (declared > s->max_body)
+        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+                           "request body of %llu bytes is over the limit of %zu bytes",
+                           declared, s->max_body);
+    handler_fn h;
+    enum MHD_Result refused = refuse_or_route(c, &h);
+    if (!h)
+        return refused;   /* answered now: MHD closes the connection, the body unread */
+
+    struct req *q = calloc(1, sizeof *q);
+    if (!q)
+        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    q->keep = strcmp(c->method, MHD_HTTP_METHOD_POST) == 0;
+    if (q->keep) {
+        q->cap = declared ? (size_t)declared : 4096;
+        q->body = malloc(q->cap);
+        if (!q->body) {
+            size_t want = q->cap;
+            free(q);
+            return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                               "out of memory for a body of %zu bytes", want);
+        }
+    }
+    *con_cls = q;
+    return MHD_YES;
+}
+
+static enum MHD_Result take_upload(http_server *s, struct req *q, const char *data,
+                                   size_t *size)
+{
+    size_t n = *size;
+    *size = 0;
+    q->seen = q->seen > SIZE_MAX - n ? SIZE_MAX : q->seen + n;
+    if (q->seen > s->max_body) {
+        if (q->seen > s->max_body * DISCARD_FACTOR)
+            return MHD_NO;          /* a stream that will not stop: drop the connection */
+        free(q->body);              /* answered 413 when the body ends */
+        q->body = NULL;
+        q->keep = false;
+        return MHD_YES;
+    }
+    if (!q->keep)
+        return MHD_YES;
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap;
+        while (cap < q->len + n)
+            cap *= 2;
+        if (cap > s->max_body)
+            cap = s->max_body;
+        char *p = realloc(q->body, cap);
+        if (!p)
+            return MHD_NO;
+        q->body = p;
+        q->cap = cap;
+    }
+    memcpy(q->body + q->len, data, n);
+    q->len += n;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    http_server *s = cls;
+    struct call c = {.s = s, .conn = conn, .url = url, .method = method};
+    locale_t old = s->cloc ? uselocale(s->cloc) : (locale_t)0;
+    enum MHD_Result q;
+
+    if (!*con_cls) {
+        q = first_call(&c, con_cls);
+    } else if (*con_cls != &k_nobody) {
+        struct req *r = *con_cls;
+        if (*upload_data_size) {
+            q = take_upload(s, r, upload_data, upload_data_size);
+        } else if (r->seen > s->max_body) {
+            q = reply_error(&c, MHD_HTTP_CONTENT_TOO_LARGE,
+                            "request body over the limit of %zu bytes", s->max_body);
+        } else {
+            handler_fn h;
+            c.body = r->keep ? r->body : NULL;
+            c.len = r->keep ? r->len : 0;
+            q = refuse_or_route(&c, &h);
+            if (h)
+                q = h(&c);
+        }
+    } else if (*upload_data_size) {
+        q = MHD_NO;    /* body data without Content-Length or Transfer-Encoding: cannot be */
+    } else {
+        handler_fn h;
+        q = refuse_or_route(&c, &h);
+        if (h)
+            q = h(&c);
+    }
+    if (s->cloc)
+        uselocale(old);
+    return q;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *s = cls;
+    if (!*con_cls)
+        return;     /* the access handler never ran for this request */
+    if (*con_cls != &k_nobody)
+        req_free(*con_cls);
+    *con_cls = NULL;
+    if (atomic_fetch_sub(&s->in_flight, 1) == 1 && atomic_load(&s->stopping)) {
+        pthread_mutex_lock(&s->mu);
+        pthread_cond_broadcast(&s->drained);
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* libmicrohttpd's own messages: kept while starting (to explain a failure), else dropped. */
+__attribute__((format(printf, 2, 0)))
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    http_server *s = cls;
+    pthread_mutex_lock(&s->log_mu);
+    if (s->capturing) {
+        vsnprintf(s->start_log, sizeof s->start_log, fmt, ap);
+        s->start_log[strcspn(s->start_log, "\r\n")] = '\0';
+    }
+    pthread_mutex_unlock(&s->log_mu);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Start and stop. */
+
+static bool valid_host(const char *host, bool bracketed)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (bracketed)
+        return inet_pton(AF_INET6, host, buf) == 1;
+    return strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, buf) == 1;
+}
+
+mlwb_status http_parse_listen(const char *spec, char **addr, int *port, char **err)
+{
+    if (!spec || !*spec)
+        return err_set(err, MLWB_ERR_PARSE, "'': expected [ADDR:]PORT, e.g. 8000 or 0.0.0.0:8000");
+    const char *host = NULL, *ps;
+    size_t hlen = 0;
+    bool bracketed = spec[0] == '[';
+    if (bracketed) {
+        const char *close = strchr(spec, ']');
+        if (!close)
+            return err_set(err, MLWB_ERR_PARSE, "'%s': missing ']' after the IPv6 address", spec);
+        if (close[1] != ':')
+            return err_set(err, MLWB_ERR_PARSE, "'%s': expected ':PORT' after ']'", spec);
+        host = spec + 1;
+        hlen = (size_t)(close - host);
+        ps = close + 2;
+    } else {
+        const char *colon = strrchr(spec, ':');
+        if (colon && strchr(spec, ':') != colon)
+            return err_set(err, MLWB_ERR_PARSE,
+                           "'%s': an IPv6 address needs brackets, e.g. [::1]:8000", spec);
+        if (colon) {
+            host = spec;
+            hlen = (size_t)(colon - spec);
+            ps = colon + 1;
+        } else {
+            ps = spec;
+        }
+    }
+    if (host && hlen == 0)
+        return err_set(err, MLWB_ERR_PARSE, "'%s': the address before the port is empty", spec);
+    size_t plen = strlen(ps);
+    if (plen == 0)
+        return err_set(err, MLWB_ERR_PARSE, "'%s': the port after ':' is missing", spec);
+    long pv = -1;
+    if (plen >= 1 && plen <= 5 && strspn(ps, "0123456789") == plen)
+        pv = strtol(ps, NULL, 10);
+    if (pv < 0 || pv > 65535)
+        return err_set(err, MLWB_ERR_PARSE, "'%s': port must be a number 0..65535", ps);
+    char *h = NULL;
+    if (host) {
+        h = strndup(host, hlen);
+        if (!h)
+            return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        if (!valid_host(h, bracketed)) {
+            mlwb_status st = err_set(err, MLWB_ERR_PARSE, "'%s': not an %s", h,
+                                     bracketed ? "IPv6 address"
+                                               : "IPv4 address or localhost (IPv6 goes in brackets)");
+            free(h);
+            return st;
+        }
+    }
+    if (addr)
+        *addr = h;
+    else
+        free(h);
+    if (port)
+        *port = (int)pv;
+    return MLWB_OK;
+}
+
+/* The socket address for addr (NULL and "localhost" mean 127.0.0.1; brackets allowed). */
+static mlwb_status resolve(const char *addr, int port, struct sockaddr_storage *ss,
+                           socklen_t *len, char *shown, size_t shown_sz, char **err)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    if (!addr || !*addr || strcmp(addr, "localhost") == 0)
+        addr = "127.0.0.1";
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']' && n - 2 < sizeof host) {
+        memcpy(host, addr + 1, n - 2);
+        host[n - 2] = '\0';
+    } else if (n < sizeof host) {
+        memcpy(host, addr, n + 1);
+    } else {
+        return err_set(err, MLWB_ERR_INVALID, "'%.64s...': not an IPv4 or IPv6 address", addr);
+    }
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        *len = sizeof *a4;
+        inet_ntop(AF_INET, &a4->sin_addr, shown, (socklen_t)shown_sz);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *a6;
+        inet_ntop(AF_INET6, &a6->sin6_addr, shown, (socklen_t)shown_sz);
+    } else {
+        return err_set(err, MLWB_ERR_INVALID,
+                       "'%s': not an IPv4 or IPv6 address (or localhost)", addr);
+    }
+    return MLWB_OK;
+}
+
+static void server_free(http_server *s)
+{
+    if (s->cloc)
+        freelocale(s->cloc);
+    pthread_cond_destroy(&s->drained);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->log_mu);
+    free(s->token);
+    free(s);
+}
+
+/* "127.0.0.1:8000" or "[::1]:8000". */
+static const char *endpoint(const http_server *s, int port, char *buf, size_t n)
+{
+    snprintf(buf, n, strchr(s->addr, ':') ? "[%s]:%d" : "%s:%d", s->addr, port);
+    return buf;
+}
+
+mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **err)
+{
+    static const http_opts defaults = {0};
+    char where[INET6_ADDRSTRLEN + 16];
+    if (!o)
+        o = &defaults;
+    if (!out)
+        return err_set(err, MLWB_ERR_INVALID, "http_start: no place for the server");
+    *out = NULL;
+    if (!e)
+        return err_set(err, MLWB_ERR_INVALID, "http_start: no engine");
+    if (o->port < 0 || o->port > 65535)
+        return err_set(err, MLWB_ERR_INVALID, "'%d': port must be a number 0..65535", o->port);
+
+    http_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->drained, NULL);
+    pthread_mutex_init(&s->log_mu, NULL);
+    s->eng = e;
+    s->reg = eng_registry(e);
+    s->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
+    if (s->max_body > MAX_BODY_LIMIT)
+        s->max_body = MAX_BODY_LIMIT;
+    s->cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (o->token && *o->token) {
+        s->token = strdup(o->token);
+        if (!s->token) {
+            server_free(s);
+            return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        }
+        s->token_len = strlen(s->token);
+    }
+
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    mlwb_status st = resolve(o->addr, o->port, &ss, &sl, s->addr, sizeof s->addr, err);
+    if (st != MLWB_OK) {
+        server_free(s);
+        return st;
+    }
+
+    /* Our own listening socket: a bind failure is reported with its errno. */
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        int en = errno;
+        if (fd >= 0)
+            close(fd);
+        st = err_set(err, MLWB_ERR_IO, "cannot listen on %s: %s",
+                     endpoint(s, o->port, where, sizeof where), strerror(en));
+        server_free(s);
+        return st;
+    }
+    s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    struct stat fst;
+    bool have_fst = fstat(fd, &fst) == 0;
+
+    unsigned threads = o->threads;
+    if (threads == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nc > 0 ? (unsigned)nc : 1;
+    }
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+
+    /* The pool threads inherit this mask: they never take asynchronous signals. */
+    sigset_t all, old;
+    sigfillset(&all);
+    sigdelset(&all, SIGSEGV);
+    sigdelset(&all, SIGBUS);
+    sigdelset(&all, SIGFPE);
+    sigdelset(&all, SIGILL);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    s->capturing = true;
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+                            MHD_OPTION_LISTEN_SOCKET, fd,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_lock(&s->log_mu);
+    s->capturing = false;
+    pthread_mutex_unlock(&s->log_mu);
+    if (!s->d) {
+        /* MHD closes a socket it was given on some failure paths and not on others;
+         * close it only if this descriptor is still our socket. */
+        struct stat now;
+        if (have_fst && fstat(fd, &now) == 0 && now.st_ino == fst.st_ino &&
+            now.st_dev == fst.st_dev)
+            close(fd);
+        st = err_set(err, MLWB_ERR_IO, "cannot start the HTTP listener on %s: %s",
+                     endpoint(s, s->port, where, sizeof where),
+                     s->start_log[0] ? s->start_log : "libmicrohttpd failed to start");
+        server_free(s);
+        return st;
+    }
+    *out = s;
+    return MLWB_OK;
+}
+
+void http_stop(http_server **sp)
+{
+    if (!sp || !*sp)
+        return;
+    http_server *s = *sp;
+    *sp = NULL;
+    atomic_store(&s->stopping, true);
+    MHD_socket lfd = MHD_quiesce_daemon(s->d);   /* no new connections from here on */
+
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += DRAIN_S;
+    pthread_mutex_lock(&s->mu);
+    while (atomic_load(&s->in_flight) > 0)
+        if (pthread_cond_timedwait(&s->drained, &s->mu, &deadline) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&s->mu);
+
+    MHD_stop_daemon(s->d);       /* closes the idle keep-alive connections */
+    if (lfd != MHD_INVALID_SOCKET)
+        close(lfd);              /* after quiesce the listening socket is ours again */
+    server_free(s);
+}
+
+int http_port(const http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+const char *http_addr(const http_server *s)
+{
+    return s ? s->addr : NULL;
+}
+
+void http_get_stats(const http_server *s, http_stats *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (!s)
+        return;
+    /* atomic loads through a const pointer: C11 allows reading a const atomic */
+    out->requests = atomic_load_explicit(&s->requests, memory_order_relaxed);
+    out->errors = atomic_load_explicit(&s->errors, memory_order_relaxed);
+    out->predictions = atomic_load_explicit(&s->predictions, memory_order_relaxed);
+}
