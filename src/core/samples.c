@@ -39,8 +39,11 @@ int sample_at(size_t i, sample_info *out)
 
 int sample_find(const char *name, sample_info *out)
 {
-    for (size_t i = 0; sample_at(i, out); i++)
-        if (strcmp(out->name, name) == 0)
+    sample_info s;
+    for (size_t i = 0; sample_at(i, &s); i++)
+        if (strcmp(s.name, name) == 0) {
+            *out = s;
             return 1;
+        }
     return 0;
 }

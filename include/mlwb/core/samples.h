@@ -19,7 +19,8 @@ typedef struct sample_info {
 /* Fill *out with sample i (0-based); returns 0 past the end. */
 int sample_at(size_t i, sample_info *out);
 
-/* Fill *out with the sample called `name`; returns 0 when there is none. */
+/* Fill *out with the sample called `name`; returns 0 (leaving *out alone) when there
+ * is none. */
 int sample_find(const char *name, sample_info *out);
 
 #endif

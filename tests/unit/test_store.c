@@ -1,0 +1,714 @@
+/*
+ * test_store.c — unit tests of the SQLite store (src/store/store.c).
+ *
+ * Each test gets a fresh directory from mkdtemp holding the store file; the teardown
+ * removes the store, its -wal/-shm companions and the directory.  Raw sqlite3 calls
+ * look under the store's hood (schema version, tampered rows) where the API cannot.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mlwb/store/store.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/mlwb-test-store-XXXXXX");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->path, sizeof f->path, "%s/mlwb.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    char p[160];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(p, sizeof p, "%s%s", f->path, suffix[i]);
+        unlink(p);
+    }
+    int rc = rmdir(f->dir);
+    free(f);
+    return rc;
+}
+
+/* --- helpers -------------------------------------------------------------------- */
+
+static char *xstrdup(const char *s)
+{
+    char *c = strdup(s);
+    assert_non_null(c);
+    return c;
+}
+
+/* A small labelled data set: rows x 3 features, 3 classes, values depend on `seed`. */
+static ds *make_ds(size_t rows, int seed, int labelled)
+{
+    static const char *const feats[] = {"sepal_length", "sepal_width", "petal_length"};
+    static const char *const classes[] = {"setosa", "versicolor", "virginica"};
+    ds *d = NULL;
+    assert_int_equal(ds_new(rows, 3, labelled, &d, NULL), MLWB_OK);
+    for (size_t i = 0; i < rows * 3; i++)
+        d->x[i] = (float)seed + (float)i * 0.25f - 1.5f;
+    for (size_t j = 0; j < 3; j++)
+        d->feature_names[j] = xstrdup(feats[j]);
+    if (labelled) {
+        d->nclasses = 3;
+        d->class_names = calloc(3, sizeof(char *));
+        assert_non_null(d->class_names);
+        for (size_t c = 0; c < 3; c++)
+            d->class_names[c] = xstrdup(classes[c]);
+        for (size_t i = 0; i < rows; i++)
+            d->y[i] = (int32_t)(i % 3);
+        d->label_name = xstrdup("species");
+    }
+    char src[64];
+    snprintf(src, sizeof src, "synth test seed=%d", seed);
+    d->source = xstrdup(src);
+    d->loaded_at = 1700000000.5 + seed;
+    ds_finish(d);
+    return d;
+}
+
+static void assert_ds_equal(const ds *a, const ds *b)
+{
+    assert_int_equal(a->rows, b->rows);
+    assert_int_equal(a->cols, b->cols);
+    assert_memory_equal(a->x, b->x, a->rows * a->cols * sizeof(float));
+    assert_int_equal(a->y == NULL, b->y == NULL);
+    if (a->y)
+        assert_memory_equal(a->y, b->y, a->rows * sizeof(int32_t));
+    assert_int_equal(a->nclasses, b->nclasses);
+    for (size_t c = 0; c < a->nclasses; c++)
+        assert_string_equal(a->class_names[c], b->class_names[c]);
+    for (size_t j = 0; j < a->cols; j++)
+        assert_string_equal(a->feature_names[j], b->feature_names[j]);
+    if (a->label_name)
+        assert_string_equal(a->label_name, b->label_name);
+    else
+        assert_null(b->label_name);
+    assert_string_equal(a->source, b->source);
+    assert_string_equal(a->hash, b->hash);
+    assert_true(a->loaded_at == b->loaded_at);
+}
+
+static store *open_ok(const char *path)
+{
+    store *st = NULL;
+    char *err = NULL;
+    mlwb_status rc = store_open(path, &st, &err);
+    if (rc != MLWB_OK)
+        fail_msg("store_open: %s", err ? err : "?");
+    assert_null(err);
+    assert_non_null(st);
+    return st;
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+static store_model_info model_info(const char *kind, const char *params, int64_t dsv)
+{
+    store_model_info m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.kind, sizeof m.kind, "%s", kind);
+    m.params_json = (char *)(uintptr_t)params; /* put_model only reads it */
+    m.metrics_json = (char *)(uintptr_t)"{\"accuracy\":0.96}";
+    m.dataset_version = dsv;
+    m.created = 1700000100.25;
+    m.train_seconds = 0.125;
+    return m;
+}
+
+/* --- tests ---------------------------------------------------------------------- */
+
+static void test_open_creates_schema(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    assert_string_equal(store_path(st), f->path);
+    int64_t v = -1;
+    assert_int_equal(store_current_dataset(st, &v, NULL), MLWB_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(store_active_model(st, &v, NULL), MLWB_OK);
+    assert_int_equal(v, 0);
+    store_close(&st);
+    assert_null(st);
+    store_close(&st); /* a cleared handle is a no-op */
+
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 0x6d6c7762);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name"
+                             " IN ('datasets','models','state','predictions','feedback')"),
+                     5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('datasets')"),
+                     10);
+    /* WAL is persistent in the file header: byte 18 is 2. */
+    FILE *fp = fopen(f->path, "rb");
+    assert_non_null(fp);
+    unsigned char hdr[20];
+    assert_int_equal(fread(hdr, 1, sizeof hdr, fp), sizeof hdr);
+    fclose(fp);
+    assert_int_equal(hdr[18], 2);
+
+    /* Reopening an up-to-date store changes nothing. */
+    st = open_ok(f->path);
+    store_close(&st);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 1);
+}
+
+static void test_dataset_round_trip(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *d = make_ds(7, 1, 1), *back = NULL;
+    int64_t v = 0;
+    int is_new = -1;
+    char *err = NULL;
+    assert_int_equal(store_put_dataset(st, d, &v, &is_new, &err), MLWB_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(is_new, 1);
+    assert_int_equal(d->version, 0); /* the caller's data set is not touched */
+
+    int64_t cur = 0;
+    assert_int_equal(store_current_dataset(st, &cur, NULL), MLWB_OK);
+    assert_int_equal(cur, 1);
+
+    assert_int_equal(store_get_dataset(st, 1, &back, &err), MLWB_OK);
+    assert_non_null(back);
+    assert_ds_equal(d, back);
+    assert_int_equal(back->version, 1);
+    assert_int_equal(atomic_load(&back->refs), 1);
+    assert_true(back->x[4] == 1.0f + 4 * 0.25f - 1.5f);
+    assert_int_equal(back->y[5], 2);
+    assert_string_equal(back->class_names[1], "versicolor");
+    assert_string_equal(back->feature_names[2], "petal_length");
+    assert_string_equal(back->label_name, "species");
+    ds_release(&back);
+
+    assert_int_equal(store_get_dataset(st, 9, &back, &err), MLWB_ERR_NOTFOUND);
+    assert_null(back);
+    assert_string_equal(err, "no dataset version 9");
+    free(err);
+    ds_release(&d);
+    store_close(&st);
+}
+
+static void test_dataset_unlabelled_round_trip(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *d = make_ds(4, 2, 0), *back = NULL;
+    int64_t v = 0;
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_get_dataset(st, v, &back, NULL), MLWB_OK);
+    assert_null(back->y);
+    assert_null(back->label_name);
+    assert_int_equal(back->nclasses, 0);
+    assert_ds_equal(d, back);
+    ds_release(&back);
+    ds_release(&d);
+
+    /* An empty data set (header only) round-trips too. */
+    d = make_ds(0, 3, 1);
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_get_dataset(st, v, &back, NULL), MLWB_OK);
+    assert_int_equal(back->rows, 0);
+    assert_non_null(back->y);
+    assert_ds_equal(d, back);
+    ds_release(&back);
+    ds_release(&d);
+    store_close(&st);
+}
+
+static void test_same_content_no_new_version(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *a = make_ds(6, 1, 1), *a2 = make_ds(6, 1, 1), *b = make_ds(6, 2, 1);
+    assert_string_equal(a->hash, a2->hash);
+    assert_string_not_equal(a->hash, b->hash);
+    int64_t v = 0, cur = 0;
+    int is_new = -1;
+
+    assert_int_equal(store_put_dataset(st, a, &v, &is_new, NULL), MLWB_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(is_new, 1);
+    assert_int_equal(store_put_dataset(st, a2, &v, &is_new, NULL), MLWB_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(is_new, 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM datasets"), 1);
+
+    assert_int_equal(store_put_dataset(st, b, &v, &is_new, NULL), MLWB_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(is_new, 1);
+
+    /* Only the newest counts: a's content again, after b, is a new version. */
+    assert_int_equal(store_put_dataset(st, a, &v, &is_new, NULL), MLWB_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(is_new, 1);
+
+    /* The same content as the newest still becomes current. */
+    assert_int_equal(store_set_current_dataset(st, 1, NULL), MLWB_OK);
+    assert_int_equal(store_current_dataset(st, &cur, NULL), MLWB_OK);
+    assert_int_equal(cur, 1);
+    assert_int_equal(store_put_dataset(st, a2, &v, &is_new, NULL), MLWB_OK);
+    assert_int_equal(v, 3);
+    assert_int_equal(is_new, 0);
+    assert_int_equal(store_current_dataset(st, &cur, NULL), MLWB_OK);
+    assert_int_equal(cur, 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM datasets"), 3);
+
+    ds_release(&a);
+    ds_release(&a2);
+    ds_release(&b);
+    store_close(&st);
+}
+
+static void test_list_datasets(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    store_dataset_info *list = NULL;
+    size_t n = 99;
+    assert_int_equal(store_list_datasets(st, &list, &n, NULL), MLWB_OK);
+    assert_int_equal(n, 0);
+
+    ds *d[3] = {make_ds(5, 1, 1), make_ds(8, 2, 0), make_ds(11, 3, 1)};
+    for (int i = 0; i < 3; i++) {
+        int64_t v = 0;
+        assert_int_equal(store_put_dataset(st, d[i], &v, NULL, NULL), MLWB_OK);
+        assert_int_equal(v, i + 1);
+    }
+    assert_int_equal(store_list_datasets(st, &list, &n, NULL), MLWB_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(list[i].version, (int64_t)i + 1);
+        assert_int_equal(list[i].rows, d[i]->rows);
+        assert_int_equal(list[i].cols, 3);
+        assert_int_equal(list[i].nclasses, d[i]->nclasses);
+        assert_string_equal(list[i].hash, d[i]->hash);
+        assert_string_equal(list[i].source, d[i]->source);
+        assert_true(list[i].created == d[i]->loaded_at);
+        store_dataset_info_clear(&list[i]);
+        assert_null(list[i].source);
+        ds_release(&d[i]);
+    }
+    free(list);
+    store_close(&st);
+}
+
+static void test_models(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    unsigned char blob[300];
+    for (size_t i = 0; i < sizeof blob; i++)
+        blob[i] = (unsigned char)(i * 7 + 3);
+    store_model_info m1 = model_info("knn", "{\"k\":5}", 1);
+    store_model_info m2 = model_info("kmeans", "{\"k\":3}", 2);
+    int64_t v = 0, active = 0;
+    char *err = NULL;
+
+    assert_int_equal(store_put_model(st, &m1, blob, sizeof blob, 1, &v, &err), MLWB_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(store_active_model(st, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 1);
+
+    assert_int_equal(store_put_model(st, &m2, blob, 10, 0, &v, &err), MLWB_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_active_model(st, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 1); /* not activated */
+
+    store_model_info got;
+    void *b = NULL;
+    size_t len = 0;
+    assert_int_equal(store_get_model(st, 1, &got, &b, &len, &err), MLWB_OK);
+    assert_int_equal(got.version, 1);
+    assert_string_equal(got.kind, "knn");
+    assert_string_equal(got.params_json, "{\"k\":5}");
+    assert_string_equal(got.metrics_json, "{\"accuracy\":0.96}");
+    assert_int_equal(got.dataset_version, 1);
+    assert_true(got.created == 1700000100.25);
+    assert_true(got.train_seconds == 0.125);
+    assert_int_equal(got.active, 1);
+    assert_int_equal(len, sizeof blob);
+    assert_memory_equal(b, blob, sizeof blob);
+    free(b);
+    store_model_info_clear(&got);
+    assert_null(got.params_json);
+
+    /* Info only, no blob. */
+    assert_int_equal(store_get_model(st, 2, &got, NULL, NULL, &err), MLWB_OK);
+    assert_string_equal(got.kind, "kmeans");
+    assert_int_equal(got.active, 0);
+    store_model_info_clear(&got);
+
+    store_model_info *list = NULL;
+    size_t n = 0;
+    assert_int_equal(store_list_models(st, &list, &n, &err), MLWB_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[0].version, 1);
+    assert_int_equal(list[0].active, 1);
+    assert_string_equal(list[0].kind, "knn");
+    assert_int_equal(list[1].version, 2);
+    assert_int_equal(list[1].active, 0);
+    assert_string_equal(list[1].params_json, "{\"k\":3}");
+    assert_int_equal(list[1].dataset_version, 2);
+    store_model_list_free(&list, n);
+    assert_null(list);
+
+    /* Roll forward to 2, and the flags follow. */
+    assert_int_equal(store_set_active_model(st, 2, &err), MLWB_OK);
+    assert_int_equal(store_active_model(st, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 2);
+    assert_int_equal(store_list_models(st, &list, &n, &err), MLWB_OK);
+    assert_int_equal(list[0].active, 0);
+    assert_int_equal(list[1].active, 1);
+    store_model_list_free(&list, n);
+
+    /* A model without a blob and without params. */
+    store_model_info m3 = model_info("knn", NULL, 1);
+    m3.metrics_json = NULL;
+    m3.created = 0; /* stamped with the current time */
+    assert_int_equal(store_put_model(st, &m3, NULL, 0, 0, &v, &err), MLWB_OK);
+    assert_int_equal(v, 3);
+    b = NULL;
+    assert_int_equal(store_get_model(st, 3, &got, &b, &len, &err), MLWB_OK);
+    assert_int_equal(len, 0);
+    assert_non_null(b);
+    assert_string_equal(got.params_json, "{}");
+    assert_true(got.created > 1.7e9);
+    free(b);
+    store_model_info_clear(&got);
+
+    assert_int_equal(store_get_model(st, 42, &got, &b, &len, &err), MLWB_ERR_NOTFOUND);
+    assert_string_equal(err, "no model version 42");
+    assert_null(b);
+    free(err);
+    store_close(&st);
+}
+
+static void test_set_unknown_version_fails(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    store_model_info m = model_info("knn", "{\"k\":1}", 1);
+    int64_t v = 0, active = 0, cur = 0;
+    char *err = NULL;
+    assert_int_equal(store_put_model(st, &m, "ab", 2, 1, &v, NULL), MLWB_OK);
+
+    assert_int_equal(store_set_active_model(st, 7, &err), MLWB_ERR_NOTFOUND);
+    assert_string_equal(err, "no model version 7");
+    free(err);
+    err = NULL;
+    assert_int_equal(store_active_model(st, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 1);
+
+    ds *d = make_ds(3, 1, 1);
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(store_set_current_dataset(st, 5, &err), MLWB_ERR_NOTFOUND);
+    assert_string_equal(err, "no dataset version 5");
+    free(err);
+    assert_int_equal(store_current_dataset(st, &cur, NULL), MLWB_OK);
+    assert_int_equal(cur, 1);
+
+    /* The store is still writable afterwards: no transaction was left open. */
+    assert_int_equal(store_put_model(st, &m, "cd", 2, 1, &v, NULL), MLWB_OK);
+    assert_int_equal(v, 2);
+    ds_release(&d);
+    store_close(&st);
+}
+
+static void test_reopen_restores_state(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *a = make_ds(9, 1, 1), *b = make_ds(9, 2, 1), *back = NULL;
+    int64_t v = 0;
+    assert_int_equal(store_put_dataset(st, a, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(store_put_dataset(st, b, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(store_set_current_dataset(st, 1, NULL), MLWB_OK);
+    store_model_info m = model_info("knn", "{\"k\":5}", 1);
+    assert_int_equal(store_put_model(st, &m, "m1", 2, 1, &v, NULL), MLWB_OK);
+    assert_int_equal(store_put_model(st, &m, "m2", 2, 1, &v, NULL), MLWB_OK);
+    assert_int_equal(store_set_active_model(st, 1, NULL), MLWB_OK); /* rollback */
+    store_close(&st);
+
+    st = open_ok(f->path);
+    int64_t cur = 0, active = 0;
+    assert_int_equal(store_current_dataset(st, &cur, NULL), MLWB_OK);
+    assert_int_equal(cur, 1);
+    assert_int_equal(store_active_model(st, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 1);
+    assert_int_equal(store_get_dataset(st, cur, &back, NULL), MLWB_OK);
+    assert_ds_equal(a, back);
+    ds_release(&back);
+    void *blob = NULL;
+    size_t len = 0;
+    store_model_info got;
+    assert_int_equal(store_get_model(st, active, &got, &blob, &len, NULL), MLWB_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(blob, "m1", 2);
+    assert_int_equal(got.active, 1);
+    free(blob);
+    store_model_info_clear(&got);
+    ds_release(&a);
+    ds_release(&b);
+    store_close(&st);
+}
+
+static void test_not_a_database_rejected(void **state)
+{
+    fixture *f = *state;
+    FILE *fp = fopen(f->path, "w");
+    assert_non_null(fp);
+    fputs("sepal_length,sepal_width,petal_length,petal_width,species\n", fp);
+    for (int i = 0; i < 40; i++)
+        fputs("5.1,3.5,1.4,0.2,setosa\n", fp);
+    fclose(fp);
+
+    store *st = (store *)1;
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &st, &err), MLWB_ERR_STORE);
+    assert_null(st);
+    assert_non_null(err);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "not an mlwb store"));
+    assert_non_null(strstr(err, "file is not a database"));
+    free(err);
+}
+
+static void test_foreign_sqlite_rejected(void **state)
+{
+    fixture *f = *state;
+    raw_exec(f->path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT);");
+    store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &st, &err), MLWB_ERR_STORE);
+    assert_null(st);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "not an mlwb store"));
+    free(err);
+    err = NULL;
+    /* ...and left untouched. */
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"), 1);
+
+    raw_exec(f->path, "PRAGMA application_id = 1234;");
+    assert_int_equal(store_open(f->path, &st, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "another program"));
+    free(err);
+}
+
+static void test_unopenable_path(void **state)
+{
+    fixture *f = *state;
+    char p[200];
+    snprintf(p, sizeof p, "%s/no/such/dir/mlwb.db", f->dir);
+    store *st = NULL;
+    char *err = NULL;
+    assert_int_equal(store_open(p, &st, &err), MLWB_ERR_STORE);
+    assert_null(st);
+    char want[260];
+    snprintf(want, sizeof want, "%s: cannot open: unable to open database file", p);
+    assert_string_equal(err, want);
+    free(err);
+}
+
+static void test_future_version_refused(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    store_close(&st);
+    raw_exec(f->path, "PRAGMA user_version = 99;");
+
+    char *err = NULL;
+    assert_int_equal(store_open(f->path, &st, &err), MLWB_ERR_STORE);
+    assert_null(st);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "version 99 is newer"));
+    free(err);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 99);
+}
+
+static void test_log_predictions(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    int64_t id = -1;
+    char *err = NULL;
+    assert_int_equal(store_max_prediction_id(st, &id, &err), MLWB_OK);
+    assert_int_equal(id, 0);
+    assert_int_equal(store_log_predictions(st, NULL, 0, &err), MLWB_OK);
+
+    store_prediction p[3];
+    for (int i = 0; i < 3; i++) {
+        p[i] = (store_prediction){
+            .id = i + 1,
+            .model_version = 4,
+            .input_json = "[5.1,3.5,1.4,0.2]",
+            .output_json = i == 2 ? "{\"label\":\"virginica\",\"confidence\":0.6}"
+                                  : "{\"label\":\"setosa\",\"confidence\":1}",
+            .latency_ms = 0.5 * (i + 1),
+            .origin = i ? "http" : "prompt",
+            .created = 1700000200.0 + i,
+        };
+    }
+    assert_int_equal(store_log_predictions(st, p, 3, &err), MLWB_OK);
+    assert_int_equal(store_max_prediction_id(st, &id, &err), MLWB_OK);
+    assert_int_equal(id, 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions WHERE id = 3 AND"
+                                      " model_version = 4 AND origin = 'http' AND"
+                                      " output LIKE '%virginica%' AND latency_ms = 1.5 AND"
+                                      " created = 1700000202.0"),
+                     1);
+
+    /* A batch with a duplicate id fails as a whole: ids 4 and 5 are not kept. */
+    store_prediction q[3] = {p[0], p[1], p[2]};
+    q[0].id = 4;
+    q[1].id = 5;
+    q[2].id = 2;
+    assert_int_equal(store_log_predictions(st, q, 3, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "prediction 2"));
+    assert_non_null(strstr(err, "UNIQUE constraint failed"));
+    free(err);
+    err = NULL;
+    assert_int_equal(store_max_prediction_id(st, &id, &err), MLWB_OK);
+    assert_int_equal(id, 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 3);
+
+    /* The reused statement still works after the failure. */
+    q[2].id = 6;
+    assert_int_equal(store_log_predictions(st, q, 3, &err), MLWB_OK);
+    assert_int_equal(store_max_prediction_id(st, &id, &err), MLWB_OK);
+    assert_int_equal(id, 6);
+    store_close(&st);
+}
+
+static void test_corrupted_dataset_detected(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *d = make_ds(5, 1, 1), *back = NULL;
+    int64_t v = 0;
+    char *err = NULL;
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, NULL), MLWB_OK);
+    ds *d2 = make_ds(5, 2, 1);
+    assert_int_equal(store_put_dataset(st, d2, &v, NULL, NULL), MLWB_OK);
+    ds *d3 = make_ds(5, 3, 1);
+    assert_int_equal(store_put_dataset(st, d3, &v, NULL, NULL), MLWB_OK);
+    assert_int_equal(v, 3);
+    store_close(&st);
+
+    /* One feature value changed: same size, wrong hash. */
+    raw_exec(f->path, "UPDATE datasets SET x = zeroblob(60) WHERE version = 1;");
+    /* Labels cut short. */
+    raw_exec(f->path, "UPDATE datasets SET y = zeroblob(8) WHERE version = 2;");
+    /* A schema that no longer matches the shape. */
+    raw_exec(f->path, "UPDATE datasets SET schema = '{\"features\":[\"a\"],\"label\":null,"
+                      "\"classes\":[]}' WHERE version = 3;");
+
+    st = open_ok(f->path);
+    char want[256];
+    assert_int_equal(store_get_dataset(st, 1, &back, &err), MLWB_ERR_STORE);
+    assert_null(back);
+    snprintf(want, sizeof want, "%s: dataset 1 is corrupted: hash mismatch", f->path);
+    assert_string_equal(err, want);
+    assert_int_equal(store_get_dataset(st, 2, &back, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "dataset 2 is corrupted: y blob holds 8 bytes, expected 20"));
+    assert_int_equal(store_get_dataset(st, 3, &back, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "dataset 3 is corrupted"));
+    assert_non_null(strstr(err, "1 features"));
+    free(err);
+    ds_release(&d);
+    ds_release(&d2);
+    ds_release(&d3);
+    store_close(&st);
+}
+
+static void test_two_handles_share_the_file(void **state)
+{
+    fixture *f = *state;
+    store *a = open_ok(f->path), *b = open_ok(f->path);
+    store_model_info m = model_info("knn", "{\"k\":5}", 1);
+    int64_t v = 0, active = 0;
+    assert_int_equal(store_put_model(a, &m, "x", 1, 1, &v, NULL), MLWB_OK);
+    assert_int_equal(store_active_model(b, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 1);
+    assert_int_equal(store_put_model(b, &m, "y", 1, 1, &v, NULL), MLWB_OK);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_active_model(a, &active, NULL), MLWB_OK);
+    assert_int_equal(active, 2);
+    store_close(&a);
+    store_close(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_unlabelled_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_content_no_new_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_datasets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_models, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_unknown_version_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_restores_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_sqlite_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unopenable_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_future_version_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_predictions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupted_dataset_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles_share_the_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
