@@ -1,0 +1,996 @@
+/*
+ * store.c — the SQLite store: data set versions, model versions, the workbench state
+ * (current data set, active model) and the prediction log, all in one file.
+ *
+ * Design.  One `store` wraps one SQLite connection: WAL mode (readers never block the
+ * writer, and the writer never blocks readers), synchronous=NORMAL (a power cut may
+ * lose the last commits but never corrupts the file), foreign keys on, a 5 s busy
+ * timeout.  The schema version lives in PRAGMA user_version and is raised by the
+ * `migrations` table below: migration i takes a store from version i to i+1 inside one
+ * BEGIN IMMEDIATE transaction that also bumps user_version, so an interrupted upgrade
+ * leaves the older version intact, and two processes opening a fresh file at once
+ * apply each migration exactly once.  PRAGMA application_id marks the file as ours.
+ *
+ * A data set is one row: its features as one float32 little-endian blob (rows*cols),
+ * its labels as one int32 little-endian blob (rows, or NULL when unlabelled), and a
+ * JSON schema {"features": [...], "label": "species"|null, "classes": [...]} for the
+ * names.  Never one SQL row per record: storing and loading are two memcpy's.
+ *
+ * Guarantees.
+ * - Every write is one transaction begun with BEGIN IMMEDIATE (the write lock is taken
+ *   up front, so a read-then-write never fails half way with SQLITE_BUSY) and rolled
+ *   back on any failure: a failed call leaves the store exactly as it was.
+ * - A data set read back is checked: blob sizes against its shape, labels against its
+ *   classes, and the recomputed content hash against the stored one.
+ * - Values always go through bound parameters, never into SQL text.
+ * - A file that is not SQLite, a SQLite file of another program, and a store written by
+ *   a newer mlwb are refused by store_open with a message naming the path.
+ * - Error messages start with the store path and end with the reason (SQLite's own
+ *   text when SQLite failed), e.g. "mlwb.db: cannot store model: database is locked".
+ *
+ * Threads.  A store handle belongs to the thread that opened it (the connection is
+ * opened NOMUTEX): other threads open their own handle on the same file.
+ */
+#include "mlwb/store/store.h"
+
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STORE_APP_ID 0x6d6c7762 /* "mlwb" in PRAGMA application_id */
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *ins_pred; /* cached: predictions are logged often, in batches */
+};
+
+/* Migration i takes user_version i to i+1.  Append only; never edit a shipped one. */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema. */
+    "CREATE TABLE datasets("
+    "  version INTEGER PRIMARY KEY,"
+    "  source TEXT,"
+    "  created REAL,"
+    "  rows INTEGER,"
+    "  cols INTEGER,"
+    "  nclasses INTEGER,"
+    "  hash TEXT,"
+    "  schema TEXT," /* {"features":[...],"label":"species"|null,"classes":[...]} */
+    "  x BLOB,"      /* rows*cols float32 little-endian, row-major */
+    "  y BLOB"       /* rows int32 little-endian, or NULL */
+    ");"
+    "CREATE TABLE models("
+    "  version INTEGER PRIMARY KEY,"
+    "  kind TEXT,"
+    "  params TEXT,"
+    "  metrics TEXT,"
+    "  dataset_version INTEGER,"
+    "  created REAL,"
+    "  train_seconds REAL,"
+    "  blob BLOB"
+    ");"
+    "CREATE TABLE state(key TEXT PRIMARY KEY, value);"
+    "CREATE TABLE predictions("
+    "  id INTEGER PRIMARY KEY,"
+    "  model_version INTEGER,"
+    "  created REAL,"
+    "  input TEXT,"
+    "  output TEXT,"
+    "  latency_ms REAL,"
+    "  origin TEXT"
+    ");"
+    "CREATE TABLE feedback("
+    "  prediction_id INTEGER PRIMARY KEY REFERENCES predictions(id),"
+    "  label TEXT,"
+    "  created REAL"
+    ");",
+};
+#define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* --- small helpers -------------------------------------------------------------- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int host_is_le(void)
+{
+    const uint32_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* Convert n 4-byte words between host order and little-endian, in place. */
+static void le32_swap(void *p, size_t n)
+{
+    if (host_is_le())
+        return;
+    unsigned char *b = p;
+    for (size_t i = 0; i < n; i++, b += 4) {
+        unsigned char t = b[0];
+        b[0] = b[3];
+        b[3] = t;
+        t = b[1];
+        b[1] = b[2];
+        b[2] = t;
+    }
+}
+
+/* "PATH: WHAT: sqlite's reason" */
+static mlwb_status db_fail(const store *st, char **err, const char *what)
+{
+    return err_set(err, MLWB_ERR_STORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+}
+
+static mlwb_status prep(store *st, const char *sql, sqlite3_stmt **s, const char *what,
+                        char **err)
+{
+    if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
+        return db_fail(st, err, what);
+    return MLWB_OK;
+}
+
+static mlwb_status tx_begin(store *st, const char *what, char **err)
+{
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(st, err, what);
+    return MLWB_OK;
+}
+
+static mlwb_status tx_commit(store *st, const char *what, char **err)
+{
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(st, err, what);
+    return MLWB_OK;
+}
+
+/* Roll back the transaction if one is still open (a failure before or at COMMIT). */
+static void tx_end(store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* strdup of a text column; NULL for SQL NULL.  *ok = 0 when out of memory. */
+static char *col_strdup(sqlite3_stmt *s, int i, int *ok)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    if (!t)
+        return NULL;
+    char *c = strdup((const char *)t);
+    if (!c)
+        *ok = 0;
+    return c;
+}
+
+/* One integer out of a pragma or a one-value query. */
+static mlwb_status query_int(store *st, const char *sql, int64_t *v, const char *what,
+                             char **err)
+{
+    sqlite3_stmt *s = NULL;
+    mlwb_status rc = prep(st, sql, &s, what, err);
+    if (rc != MLWB_OK)
+        goto done;
+    *v = 0;
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW)
+        *v = sqlite3_column_int64(s, 0);
+    else if (r != SQLITE_DONE)
+        rc = db_fail(st, err, what);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static mlwb_status state_get(store *st, const char *key, int64_t *v, const char *what,
+                             char **err)
+{
+    sqlite3_stmt *s = NULL;
+    *v = 0;
+    mlwb_status rc = prep(st, "SELECT value FROM state WHERE key = ?1", &s, what, err);
+    if (rc != MLWB_OK)
+        goto done;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW)
+        *v = sqlite3_column_int64(s, 0);
+    else if (r != SQLITE_DONE)
+        rc = db_fail(st, err, what);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Inside a transaction. */
+static mlwb_status state_set(store *st, const char *key, int64_t v, const char *what,
+                             char **err)
+{
+    sqlite3_stmt *s = NULL;
+    mlwb_status rc = prep(st,
+                          "INSERT INTO state(key, value) VALUES(?1, ?2)"
+                          " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                          &s, what, err);
+    if (rc != MLWB_OK)
+        goto done;
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = db_fail(st, err, what);
+done:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* Point state `key` at `version`, which must exist in the table that `exists_sql`
+ * queries; otherwise MLWB_ERR_NOTFOUND "no NOUN version V" and nothing changes. */
+static mlwb_status state_point(store *st, const char *key, const char *exists_sql,
+                               const char *noun, int64_t version, char **err)
+{
+    char what[64];
+    snprintf(what, sizeof what, "cannot select %s %lld", noun, (long long)version);
+    sqlite3_stmt *s = NULL;
+    mlwb_status rc = tx_begin(st, what, err);
+    if (rc != MLWB_OK)
+        goto done;
+    if ((rc = prep(st, exists_sql, &s, what, err)) != MLWB_OK)
+        goto done;
+    sqlite3_bind_int64(s, 1, version);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_DONE) {
+        rc = err_set(err, MLWB_ERR_NOTFOUND, "no %s version %lld", noun, (long long)version);
+        goto done;
+    }
+    if (r != SQLITE_ROW) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if ((rc = state_set(st, key, version, what, err)) != MLWB_OK)
+        goto done;
+    rc = tx_commit(st, what, err);
+done:
+    sqlite3_finalize(s);
+    tx_end(st);
+    return rc;
+}
+
+/* --- open, identity, migrations ---------------------------------------------------- */
+
+/* A failure while first touching the file: SQLITE_NOTADB means it is not a database. */
+static mlwb_status open_fail(const store *st, char **err)
+{
+    if (sqlite3_errcode(st->db) == SQLITE_NOTADB)
+        return err_set(err, MLWB_ERR_STORE, "%s: not an mlwb store: %s", st->path,
+                       sqlite3_errmsg(st->db));
+    return db_fail(st, err, "cannot open");
+}
+
+/* Refuse another program's SQLite file and a store from a newer mlwb. */
+static mlwb_status check_identity(store *st, int64_t *user_version, char **err)
+{
+    int64_t app = 0, nobj = 0;
+    mlwb_status rc = query_int(st, "PRAGMA application_id", &app, "cannot open", err);
+    if (rc == MLWB_OK)
+        rc = query_int(st, "PRAGMA user_version", user_version, "cannot open", err);
+    if (rc == MLWB_OK && app == 0)
+        rc = query_int(st, "SELECT count(*) FROM sqlite_master", &nobj, "cannot open", err);
+    if (rc != MLWB_OK)
+        goto done;
+    if (app != 0 && app != STORE_APP_ID) {
+        rc = err_set(err, MLWB_ERR_STORE,
+                     "%s: not an mlwb store: the database belongs to another program "
+                     "(application_id 0x%08llx)",
+                     st->path, (unsigned long long)(uint32_t)app);
+    } else if (app == 0 && (*user_version != 0 || nobj != 0)) {
+        rc = err_set(err, MLWB_ERR_STORE,
+                     "%s: not an mlwb store: the database already holds another program's "
+                     "tables",
+                     st->path);
+    } else if (*user_version > STORE_SCHEMA_VERSION || *user_version < 0) {
+        rc = err_set(err, MLWB_ERR_STORE,
+                     "%s: store schema version %lld is newer than this mlwb supports (%d); "
+                     "use a newer mlwb",
+                     st->path, (long long)*user_version, STORE_SCHEMA_VERSION);
+    }
+done:
+    return rc;
+}
+
+/* Apply migrations until user_version is STORE_SCHEMA_VERSION, one transaction each.
+ * The version is re-read under the write lock, so a concurrent opener is harmless. */
+static mlwb_status migrate(store *st, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    for (;;) {
+        int64_t v = 0;
+        char what[64], bump[96];
+        if ((rc = tx_begin(st, "cannot upgrade the schema", err)) != MLWB_OK)
+            goto done;
+        if ((rc = query_int(st, "PRAGMA user_version", &v, "cannot upgrade the schema",
+                            err)) != MLWB_OK)
+            goto done;
+        if (v >= STORE_SCHEMA_VERSION)
+            break;
+        snprintf(what, sizeof what, "cannot upgrade the schema from version %lld",
+                 (long long)v);
+        snprintf(bump, sizeof bump, "PRAGMA application_id = %d; PRAGMA user_version = %lld;",
+                 STORE_APP_ID, (long long)v + 1);
+        if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
+            rc = db_fail(st, err, what);
+            goto done;
+        }
+        if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+            goto done;
+    }
+done:
+    tx_end(st);
+    return rc;
+}
+
+mlwb_status store_open(const char *path, store **out, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    int64_t version = 0;
+    store *st = calloc(1, sizeof *st);
+    *out = NULL;
+    if (!st || !(st->path = strdup(path))) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "%s: cannot open: out of memory", path);
+        goto done;
+    }
+    int r = sqlite3_open_v2(path, &st->db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                            NULL);
+    if (r != SQLITE_OK) {
+        rc = st->db ? db_fail(st, err, "cannot open")
+                    : err_set(err, MLWB_ERR_NOMEM, "%s: cannot open: out of memory", path);
+        goto done;
+    }
+    sqlite3_busy_timeout(st->db, 5000);
+    if (sqlite3_exec(st->db,
+                     "PRAGMA journal_mode = WAL;"
+                     "PRAGMA synchronous = NORMAL;"
+                     "PRAGMA foreign_keys = ON;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
+        rc = open_fail(st, err);
+        goto done;
+    }
+    if ((rc = check_identity(st, &version, err)) != MLWB_OK)
+        goto done;
+    if (version < STORE_SCHEMA_VERSION)
+        rc = migrate(st, err);
+done:
+    if (rc != MLWB_OK)
+        store_close(&st);
+    *out = st;
+    return rc;
+}
+
+void store_close(store **pst)
+{
+    store *st = *pst;
+    *pst = NULL;
+    if (!st)
+        return;
+    sqlite3_finalize(st->ins_pred);
+    sqlite3_close_v2(st->db);
+    free(st->path);
+    free(st);
+}
+
+const char *store_path(const store *st)
+{
+    return st->path;
+}
+
+/* --- data sets: the schema JSON ----------------------------------------------------- */
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* Append n names to a JSON array; a name that is not UTF-8 cannot go into JSON. */
+static mlwb_status names_encode(json_t *arr, char *const *names, size_t n, const char *kind,
+                                char **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *j = json_str_or_null(names ? names[i] : NULL);
+        if (!j || json_array_append_new(arr, j) != 0)
+            return err_set(err, MLWB_ERR_INVALID, "%s name %zu is not valid UTF-8", kind,
+                           i + 1);
+    }
+    return MLWB_OK;
+}
+
+static mlwb_status schema_encode(const ds *d, char **out, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    json_t *root = json_object(), *feat = json_array(), *cls = json_array();
+    json_t *label = NULL;
+    *out = NULL;
+    if (!root || !feat || !cls) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = names_encode(feat, d->feature_names, d->cols, "feature", err)) != MLWB_OK ||
+        (rc = names_encode(cls, d->class_names, d->nclasses, "class", err)) != MLWB_OK)
+        goto done;
+    if (!(label = json_str_or_null(d->label_name))) {
+        rc = err_set(err, MLWB_ERR_INVALID, "label name is not valid UTF-8");
+        goto done;
+    }
+    json_object_set_new(root, "features", feat);
+    json_object_set_new(root, "label", label);
+    json_object_set_new(root, "classes", cls);
+    feat = cls = label = NULL;
+    if (!(*out = json_dumps(root, JSON_COMPACT)))
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+done:
+    json_decref(root);
+    json_decref(feat);
+    json_decref(cls);
+    json_decref(label);
+    return rc;
+}
+
+/* n names from a JSON array of strings and nulls into names[n] (already allocated). */
+static mlwb_status names_decode(const json_t *arr, char **names, size_t n, const char *kind,
+                                char **err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const json_t *j = json_array_get(arr, i);
+        if (json_is_null(j))
+            continue;
+        if (!json_is_string(j))
+            return err_set(err, MLWB_ERR_PARSE, "%s name %zu is not a string", kind, i + 1);
+        if (!(names[i] = strdup(json_string_value(j))))
+            return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    }
+    return MLWB_OK;
+}
+
+/* Fill d's feature names, label name and class names (d->cols, d->nclasses are set). */
+static mlwb_status schema_decode(ds *d, const char *text, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    json_error_t je;
+    json_t *root = text ? json_loads(text, 0, &je) : NULL;
+    const json_t *feat = json_object_get(root, "features");
+    const json_t *cls = json_object_get(root, "classes");
+    const json_t *label = json_object_get(root, "label");
+    if (!json_is_array(feat) || !json_is_array(cls) ||
+        !(json_is_null(label) || json_is_string(label))) {
+        rc = err_set(err, MLWB_ERR_PARSE, "its schema is not valid JSON of the expected shape");
+        goto done;
+    }
+    if (json_array_size(feat) != d->cols || json_array_size(cls) != d->nclasses) {
+        rc = err_set(err, MLWB_ERR_PARSE,
+                     "its schema names %zu features and %zu classes, expected %zu and %zu",
+                     json_array_size(feat), json_array_size(cls), d->cols, d->nclasses);
+        goto done;
+    }
+    if (d->nclasses > 0 && !(d->class_names = calloc(d->nclasses, sizeof(char *)))) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = names_decode(feat, d->feature_names, d->cols, "feature", err)) != MLWB_OK ||
+        (rc = names_decode(cls, d->class_names, d->nclasses, "class", err)) != MLWB_OK)
+        goto done;
+    if (json_is_string(label) && !(d->label_name = strdup(json_string_value(label))))
+        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* --- data sets ---------------------------------------------------------------------- */
+
+mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_new,
+                              char **err)
+{
+    static const char what[] = "cannot store dataset";
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    char *schema = NULL;
+    void *xcopy = NULL, *ycopy = NULL;
+    int64_t v = 0;
+    int fresh = 0;
+    size_t xbytes = d->rows * d->cols * sizeof(float), ybytes = d->rows * sizeof(int32_t);
+    const void *xb = d->x, *yb = d->y;
+
+    *version = 0;
+    if (is_new)
+        *is_new = 0;
+    if (strlen(d->hash) != 16) {
+        rc = err_set(err, MLWB_ERR_INVALID, "%s: %s: it has no content hash", st->path, what);
+        goto done;
+    }
+    if ((rc = schema_encode(d, &schema, err)) != MLWB_OK) {
+        err_prefix(err, "%s: %s", st->path, what);
+        goto done;
+    }
+    if (!host_is_le()) {
+        xcopy = malloc(xbytes ? xbytes : 1);
+        ycopy = d->y ? malloc(ybytes ? ybytes : 1) : NULL;
+        if (!xcopy || (d->y && !ycopy)) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+            goto done;
+        }
+        memcpy(xcopy, d->x, xbytes);
+        le32_swap(xcopy, d->rows * d->cols);
+        xb = xcopy;
+        if (d->y) {
+            memcpy(ycopy, d->y, ybytes);
+            le32_swap(ycopy, d->rows);
+            yb = ycopy;
+        }
+    }
+
+    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+        goto done;
+    if ((rc = prep(st, "SELECT version, hash FROM datasets ORDER BY version DESC LIMIT 1", &s,
+                   what, err)) != MLWB_OK)
+        goto done;
+    int r = sqlite3_step(s);
+    if (r == SQLITE_ROW) {
+        const char *h = (const char *)sqlite3_column_text(s, 1);
+        if (h && strcmp(h, d->hash) == 0)
+            v = sqlite3_column_int64(s, 0);
+    } else if (r != SQLITE_DONE) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+
+    if (v == 0) {
+        if ((rc = prep(st,
+                       "INSERT INTO datasets(source, created, rows, cols, nclasses, hash,"
+                       " schema, x, y) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                       &s, what, err)) != MLWB_OK)
+            goto done;
+        sqlite3_bind_text(s, 1, d->source, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 2, d->loaded_at > 0 ? d->loaded_at : now_seconds());
+        sqlite3_bind_int64(s, 3, (sqlite3_int64)d->rows);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)d->cols);
+        sqlite3_bind_int64(s, 5, (sqlite3_int64)d->nclasses);
+        sqlite3_bind_text(s, 6, d->hash, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 7, schema, -1, SQLITE_STATIC);
+        if (sqlite3_bind_blob64(s, 8, xb, xbytes, SQLITE_STATIC) != SQLITE_OK ||
+            (yb && sqlite3_bind_blob64(s, 9, yb, ybytes, SQLITE_STATIC) != SQLITE_OK) ||
+            sqlite3_step(s) != SQLITE_DONE) {
+            rc = db_fail(st, err, what);
+            goto done;
+        }
+        v = sqlite3_last_insert_rowid(st->db);
+        fresh = 1;
+    }
+    if ((rc = state_set(st, "current_dataset", v, what, err)) != MLWB_OK)
+        goto done;
+    if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+        goto done;
+    *version = v;
+    if (is_new)
+        *is_new = fresh;
+done:
+    sqlite3_finalize(s);
+    tx_end(st);
+    free(schema);
+    free(xcopy);
+    free(ycopy);
+    return rc;
+}
+
+mlwb_status store_get_dataset(store *st, int64_t version, ds **out, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    ds *d = NULL;
+    char what[64];
+    snprintf(what, sizeof what, "cannot read dataset %lld", (long long)version);
+    *out = NULL;
+
+    if ((rc = prep(st,
+                   "SELECT source, created, rows, cols, nclasses, hash, schema, x, y"
+                   " FROM datasets WHERE version = ?1",
+                   &s, what, err)) != MLWB_OK)
+        goto done;
+    sqlite3_bind_int64(s, 1, version);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_DONE) {
+        rc = err_set(err, MLWB_ERR_NOTFOUND, "no dataset version %lld", (long long)version);
+        goto done;
+    }
+    if (r != SQLITE_ROW) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    int64_t rows = sqlite3_column_int64(s, 2), cols = sqlite3_column_int64(s, 3);
+    int64_t ncl = sqlite3_column_int64(s, 4);
+    const char *hash = (const char *)sqlite3_column_text(s, 5);
+    char stored_hash[17];
+    snprintf(stored_hash, sizeof stored_hash, "%s", hash ? hash : "");
+    const void *xb = sqlite3_column_blob(s, 7);
+    size_t xlen = (size_t)sqlite3_column_bytes(s, 7);
+    int labelled = sqlite3_column_type(s, 8) != SQLITE_NULL;
+    const void *yb = sqlite3_column_blob(s, 8);
+    size_t ylen = (size_t)sqlite3_column_bytes(s, 8);
+
+    if (rows < 0 || cols < 0 || ncl < 0 || (uint64_t)rows > SIZE_MAX / 4 ||
+        (cols > 0 && (uint64_t)rows > SIZE_MAX / 4 / (uint64_t)cols)) {
+        rc = err_set(err, MLWB_ERR_STORE, "%s: dataset %lld is corrupted: bad shape %lld x %lld",
+                     st->path, (long long)version, (long long)rows, (long long)cols);
+        goto done;
+    }
+    size_t nr = (size_t)rows, nc = (size_t)cols;
+    if (xlen != nr * nc * sizeof(float) || (labelled && ylen != nr * sizeof(int32_t))) {
+        rc = err_set(err, MLWB_ERR_STORE,
+                     "%s: dataset %lld is corrupted: %s blob holds %zu bytes, expected %zu",
+                     st->path, (long long)version, xlen != nr * nc * sizeof(float) ? "x" : "y",
+                     xlen != nr * nc * sizeof(float) ? xlen : ylen,
+                     xlen != nr * nc * sizeof(float) ? nr * nc * sizeof(float)
+                                                     : nr * sizeof(int32_t));
+        goto done;
+    }
+    if ((rc = ds_new(nr, nc, labelled, &d, err)) != MLWB_OK) {
+        err_prefix(err, "%s: %s", st->path, what);
+        goto done;
+    }
+    d->nclasses = (size_t)ncl;
+    if (xlen)
+        memcpy(d->x, xb, xlen);
+    le32_swap(d->x, nr * nc);
+    if (labelled && ylen) {
+        memcpy(d->y, yb, ylen);
+        le32_swap(d->y, nr);
+        for (size_t i = 0; i < nr; i++)
+            if (d->y[i] < 0 || (size_t)d->y[i] >= d->nclasses) {
+                rc = err_set(err, MLWB_ERR_STORE,
+                             "%s: dataset %lld is corrupted: row %zu has class %ld of %zu",
+                             st->path, (long long)version, i + 1, (long)d->y[i], d->nclasses);
+                goto done;
+            }
+    }
+    if ((rc = schema_decode(d, (const char *)sqlite3_column_text(s, 6), err)) != MLWB_OK) {
+        if (rc != MLWB_ERR_NOMEM)
+            rc = MLWB_ERR_STORE;
+        err_prefix(err, "%s: dataset %lld is corrupted", st->path, (long long)version);
+        goto done;
+    }
+    int ok = 1;
+    d->source = col_strdup(s, 0, &ok);
+    if (!ok) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+        goto done;
+    }
+    d->loaded_at = sqlite3_column_double(s, 1);
+    d->version = version;
+    ds_finish(d);
+    if (strcmp(d->hash, stored_hash) != 0) {
+        rc = err_set(err, MLWB_ERR_STORE, "%s: dataset %lld is corrupted: hash mismatch",
+                     st->path, (long long)version);
+        goto done;
+    }
+    *out = d;
+    d = NULL;
+done:
+    sqlite3_finalize(s);
+    ds_release(&d);
+    return rc;
+}
+
+mlwb_status store_list_datasets(store *st, store_dataset_info **list, size_t *n, char **err)
+{
+    static const char what[] = "cannot list datasets";
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    store_dataset_info *a = NULL;
+    size_t len = 0, cap = 0;
+    int r, ok = 1;
+    *list = NULL;
+    *n = 0;
+    if ((rc = prep(st,
+                   "SELECT version, source, created, rows, cols, nclasses, hash"
+                   " FROM datasets ORDER BY version",
+                   &s, what, err)) != MLWB_OK)
+        goto done;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            store_dataset_info *na = realloc(a, ncap * sizeof *a);
+            if (!na) {
+                rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+                goto done;
+            }
+            a = na;
+            cap = ncap;
+        }
+        store_dataset_info *e = &a[len++];
+        memset(e, 0, sizeof *e);
+        e->version = sqlite3_column_int64(s, 0);
+        e->source = col_strdup(s, 1, &ok);
+        e->created = sqlite3_column_double(s, 2);
+        e->rows = (size_t)sqlite3_column_int64(s, 3);
+        e->cols = (size_t)sqlite3_column_int64(s, 4);
+        e->nclasses = (size_t)sqlite3_column_int64(s, 5);
+        const char *h = (const char *)sqlite3_column_text(s, 6);
+        snprintf(e->hash, sizeof e->hash, "%s", h ? h : "");
+        if (!ok) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+            goto done;
+        }
+    }
+    if (r != SQLITE_DONE) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    *list = a;
+    *n = len;
+    a = NULL;
+    len = 0;
+done:
+    sqlite3_finalize(s);
+    for (size_t i = 0; i < len; i++)
+        store_dataset_info_clear(&a[i]);
+    free(a);
+    return rc;
+}
+
+void store_dataset_info_clear(store_dataset_info *info)
+{
+    free(info->source);
+    info->source = NULL;
+}
+
+mlwb_status store_current_dataset(store *st, int64_t *version, char **err)
+{
+    return state_get(st, "current_dataset", version, "cannot read the current dataset", err);
+}
+
+mlwb_status store_set_current_dataset(store *st, int64_t version, char **err)
+{
+    return state_point(st, "current_dataset", "SELECT 1 FROM datasets WHERE version = ?1",
+                       "dataset", version, err);
+}
+
+/* --- models ------------------------------------------------------------------------- */
+
+/* The columns every model query selects, in this order (the blob may follow). */
+#define MODEL_COLUMNS                                                                     \
+    "version, kind, params, metrics, dataset_version, created, train_seconds,"           \
+    " version IS (SELECT value FROM state WHERE key = 'active_model')"
+
+/* Fill info from a row of MODEL_COLUMNS; returns 0 when out of memory. */
+static int model_row(sqlite3_stmt *s, store_model_info *info)
+{
+    int ok = 1;
+    memset(info, 0, sizeof *info);
+    info->version = sqlite3_column_int64(s, 0);
+    const char *kind = (const char *)sqlite3_column_text(s, 1);
+    snprintf(info->kind, sizeof info->kind, "%s", kind ? kind : "");
+    info->params_json = col_strdup(s, 2, &ok);
+    info->metrics_json = col_strdup(s, 3, &ok);
+    info->dataset_version = sqlite3_column_int64(s, 4);
+    info->created = sqlite3_column_double(s, 5);
+    info->train_seconds = sqlite3_column_double(s, 6);
+    info->active = sqlite3_column_int(s, 7) != 0;
+    return ok;
+}
+
+mlwb_status store_put_model(store *st, const store_model_info *info, const void *blob,
+                            size_t len, int activate, int64_t *version, char **err)
+{
+    static const char what[] = "cannot store model";
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    *version = 0;
+    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+        goto done;
+    if ((rc = prep(st,
+                   "INSERT INTO models(kind, params, metrics, dataset_version, created,"
+                   " train_seconds, blob) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   &s, what, err)) != MLWB_OK)
+        goto done;
+    sqlite3_bind_text(s, 1, info->kind, (int)strnlen(info->kind, sizeof info->kind),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, info->params_json ? info->params_json : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, info->metrics_json ? info->metrics_json : "{}", -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, info->dataset_version);
+    sqlite3_bind_double(s, 5, info->created > 0 ? info->created : now_seconds());
+    sqlite3_bind_double(s, 6, info->train_seconds);
+    int r = blob ? sqlite3_bind_blob64(s, 7, blob, len, SQLITE_STATIC)
+                 : sqlite3_bind_zeroblob(s, 7, 0);
+    if (r != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    int64_t v = sqlite3_last_insert_rowid(st->db);
+    if (activate && (rc = state_set(st, "active_model", v, what, err)) != MLWB_OK)
+        goto done;
+    if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+        goto done;
+    *version = v;
+done:
+    sqlite3_finalize(s);
+    tx_end(st);
+    return rc;
+}
+
+mlwb_status store_get_model(store *st, int64_t version, store_model_info *info, void **blob,
+                            size_t *len, char **err)
+{
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    char what[64];
+    snprintf(what, sizeof what, "cannot read model %lld", (long long)version);
+    memset(info, 0, sizeof *info);
+    if (blob)
+        *blob = NULL;
+    if (len)
+        *len = 0;
+    if ((rc = prep(st, "SELECT " MODEL_COLUMNS ", blob FROM models WHERE version = ?1", &s,
+                   what, err)) != MLWB_OK)
+        goto done;
+    sqlite3_bind_int64(s, 1, version);
+    int r = sqlite3_step(s);
+    if (r == SQLITE_DONE) {
+        rc = err_set(err, MLWB_ERR_NOTFOUND, "no model version %lld", (long long)version);
+        goto done;
+    }
+    if (r != SQLITE_ROW) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    if (!model_row(s, info)) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+        goto done;
+    }
+    if (blob) {
+        const void *b = sqlite3_column_blob(s, 8);
+        size_t n = (size_t)sqlite3_column_bytes(s, 8);
+        if (!(*blob = malloc(n ? n : 1))) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes", st->path,
+                         what, n);
+            goto done;
+        }
+        if (n)
+            memcpy(*blob, b, n);
+        if (len)
+            *len = n;
+    }
+done:
+    sqlite3_finalize(s);
+    if (rc != MLWB_OK)
+        store_model_info_clear(info);
+    return rc;
+}
+
+mlwb_status store_list_models(store *st, store_model_info **list, size_t *n, char **err)
+{
+    static const char what[] = "cannot list models";
+    mlwb_status rc = MLWB_OK;
+    sqlite3_stmt *s = NULL;
+    store_model_info *a = NULL;
+    size_t len = 0, cap = 0;
+    int r;
+    *list = NULL;
+    *n = 0;
+    if ((rc = prep(st, "SELECT " MODEL_COLUMNS " FROM models ORDER BY version", &s, what,
+                   err)) != MLWB_OK)
+        goto done;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (len == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            store_model_info *na = realloc(a, ncap * sizeof *a);
+            if (!na) {
+                rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+                goto done;
+            }
+            a = na;
+            cap = ncap;
+        }
+        if (!model_row(s, &a[len++])) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+            goto done;
+        }
+    }
+    if (r != SQLITE_DONE) {
+        rc = db_fail(st, err, what);
+        goto done;
+    }
+    *list = a;
+    *n = len;
+    a = NULL;
+done:
+    sqlite3_finalize(s);
+    store_model_list_free(&a, len);
+    return rc;
+}
+
+void store_model_info_clear(store_model_info *info)
+{
+    free(info->params_json);
+    free(info->metrics_json);
+    info->params_json = info->metrics_json = NULL;
+}
+
+void store_model_list_free(store_model_info **list, size_t n)
+{
+    if (!*list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        store_model_info_clear(&(*list)[i]);
+    free(*list);
+    *list = NULL;
+}
+
+mlwb_status store_active_model(store *st, int64_t *version, char **err)
+{
+    return state_get(st, "active_model", version, "cannot read the active model", err);
+}
+
+mlwb_status store_set_active_model(store *st, int64_t version, char **err)
+{
+    return state_point(st, "active_model", "SELECT 1 FROM models WHERE version = ?1", "model",
+                       version, err);
+}
+
+/* --- predictions -------------------------------------------------------------------- */
+
+mlwb_status store_log_predictions(store *st, const store_prediction *rows, size_t n,
+                                  char **err)
+{
+    static const char what[] = "cannot log predictions";
+    mlwb_status rc = MLWB_OK;
+    if (n == 0)
+        return MLWB_OK;
+    if (!st->ins_pred &&
+        (rc = prep(st,
+                   "INSERT INTO predictions(id, model_version, created, input, output,"
+                   " latency_ms, origin) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   &st->ins_pred, what, err)) != MLWB_OK)
+        goto done;
+    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+        goto done;
+    sqlite3_stmt *s = st->ins_pred;
+    for (size_t i = 0; i < n; i++) {
+        const store_prediction *p = &rows[i];
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, p->id);
+        sqlite3_bind_int64(s, 2, p->model_version);
+        sqlite3_bind_double(s, 3, p->created > 0 ? p->created : now_seconds());
+        sqlite3_bind_text(s, 4, p->input_json, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, p->output_json, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 6, p->latency_ms);
+        sqlite3_bind_text(s, 7, p->origin, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            char why[64];
+            snprintf(why, sizeof why, "cannot log prediction %lld", (long long)p->id);
+            rc = db_fail(st, err, why);
+            goto done;
+        }
+    }
+    rc = tx_commit(st, what, err);
+done:
+    if (st->ins_pred) {
+        sqlite3_reset(st->ins_pred);
+        sqlite3_clear_bindings(st->ins_pred); /* drop the caller's pointers */
+    }
+    tx_end(st);
+    return rc;
+}
+
+mlwb_status store_max_prediction_id(store *st, int64_t *id, char **err)
+{
+    return query_int(st, "SELECT coalesce(max(id), 0) FROM predictions", id,
+                     "cannot read the prediction log", err);
+}
