@@ -39,7 +39,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SAMPLES  := $(wildcard samples/data/*.csv)
 
-.PHONY: all check run deps sanitize tsan install uninstall clean help \
+.PHONY: all check run bench deps sanitize tsan install uninstall clean help \
         check-unit check-scripts check-cli check-http check-tui
 all: $(BIN)
 
@@ -103,6 +103,10 @@ sanitize: deps
 tsan: deps
 	@$(MAKE) --no-print-directory check BUILD=build-tsan BIN=build-tsan/mlwb \
 	    OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=thread' LDFLAGS='-fsanitize=thread'
+
+# Benchmarks side by side with the peers (installs its own tools); see docs/BENCHMARKS.md.
+bench: deps all
+	@sh tests/bench/run.sh
 
 run: deps all
 	./mlwb --db mlwb.db -f samples/scripts/demo.mlwb --tui

@@ -101,6 +101,7 @@ void ds_release(ds **pd)
             free(d->feature_names[j]);
     free(d->class_names);
     free(d->feature_names);
+    free(d->col_missing);
     free(d->label_name);
     free(d->source);
     free(d->x);

@@ -32,6 +32,9 @@ typedef struct ds {
     char hash[17];         /* content hash, 16 hex digits; set by ds_finish */
     int64_t version;       /* the store's dataset version; 0 until stored */
     double loaded_at;      /* seconds since the epoch */
+    size_t *col_missing;   /* per feature: cells that were missing in the source (filled
+                            * or in dropped rows), or NULL when none were */
+    size_t rows_dropped;   /* rows left out for missing values (missing=drop) */
     atomic_long refs;
 } ds;
 
