@@ -8,7 +8,8 @@
  * Signals: SIGINT and SIGTERM are blocked in every thread and taken by one signal
  * thread (sigwait), which asks running jobs to stop and wakes the main thread through
  * a pipe.  A script that started the listener keeps serving after its last line until
- * such a signal or `quit`; then the listener finishes the requests in flight, the
+ * such a signal or `quit` (so does a script that added a schedule, reporting what each
+ * scheduled run did); then the listener finishes the requests in flight, the
  * prediction log is flushed and mlwb exits 0.
  *
  * Exit status: 0 when every command succeeded, 1 when one failed, 2 on a usage error.
@@ -172,6 +173,32 @@ static int parse_args(int argc, char **argv, opts *o)
     return 0;
 }
 
+/* Report what background work did since the last look: the results of jobs that
+ * schedules started (a script's own jobs were reported when it waited for them) and
+ * log lines.  Runs on the main thread. */
+static void report_events(cmd_ctx *c)
+{
+    engine *e = cli_engine(c->cli);
+    ev evs[64];
+    size_t n;
+    const char *file = c->file;
+    c->file = NULL;  /* not a line of the script */
+    while ((n = ev_drain(eng_events(e), evs, 64)) > 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (evs[i].kind == EV_JOB_DONE) {
+                job *j = job_get(eng_jobs(e), evs[i].job_id);
+                if (j && job_tag(j))
+                    cmd_report_job(c, j);
+                job_release(&j);
+            } else if (evs[i].kind == EV_LOG && evs[i].text) {
+                c->sink.error(c->sink.ud, evs[i].text);
+            }
+            ev_clear(&evs[i]);
+        }
+    }
+    c->file = file;
+}
+
 /* Run a script from a stream; returns CMD_QUIT, CMD_ERROR or CMD_OK. */
 static cmd_status run_stream(cmd_ctx *c, FILE *f, int bail)
 {
@@ -183,6 +210,7 @@ static cmd_status run_stream(cmd_ctx *c, FILE *f, int bail)
         c->line++;
         if (atomic_load(&stop_requested))
             break;
+        report_events(c);
         cmd_status st = cmd_run_line(c, line, bail);
         if (st == CMD_QUIT) {
             worst = worst == CMD_ERROR ? CMD_ERROR : CMD_QUIT;
@@ -226,12 +254,14 @@ static cmd_status run_prompt(cmd_ctx *c, int bail)
     return worst;
 }
 
-/* Keep serving until a signal or the stop pipe. */
-static void wait_for_stop(void)
+/* Keep serving (and running schedules, reporting their results) until a signal. */
+static void wait_for_stop(cmd_ctx *c)
 {
-    struct pollfd p = {stop_pipe[0], POLLIN, 0};
+    struct pollfd p[2] = {{stop_pipe[0], POLLIN, 0},
+                          {ev_fd(eng_events(cli_engine(c->cli))), POLLIN, 0}};
     while (!atomic_load(&stop_requested)) {
-        int r = poll(&p, 1, -1);
+        report_events(c);
+        int r = poll(p, 2, -1);
         if (r < 0 && errno != EINTR)
             break;
     }
@@ -312,7 +342,7 @@ int main(int argc, char **argv)
             st = run_prompt(&ctx, o.bail);
         }
         if (st != CMD_QUIT && !atomic_load(&stop_requested) && cli_keep_running(c))
-            wait_for_stop();
+            wait_for_stop(&ctx);
         rc = st == CMD_ERROR ? 1 : 0;
         if (atomic_load(&stop_requested) == SIGINT && !cli_keep_running(c))
             rc = 130;

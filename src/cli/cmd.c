@@ -6,6 +6,7 @@
  * result to the sink (its JSON in --json mode, else its text), cmd_error one error
  * (a JSON object in --json mode, else "FILE:LINE: command: reason").
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,10 @@
 #include "cmd_int.h"
 
 static const cmd_entry *const table[] = {
-    &cmd_load_entry,  &cmd_data_entry,  &cmd_datasets_entry, &cmd_train_entry,
-    &cmd_models_entry, &cmd_use_entry,  &cmd_predict_entry,  &cmd_serve_entry,
-    &cmd_jobs_entry,  &cmd_wait_entry,  &cmd_cancel_entry,   &cmd_help_entry,
+    &cmd_load_entry,   &cmd_data_entry,      &cmd_head_entry,       &cmd_datasets_entry,
+    &cmd_split_entry,  &cmd_train_entry,     &cmd_models_entry,     &cmd_use_entry,
+    &cmd_predict_entry, &cmd_serve_entry,    &cmd_jobs_entry,       &cmd_wait_entry,
+    &cmd_cancel_entry, &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_help_entry,
     &cmd_quit_entry,
 };
 #define NCMDS (sizeof table / sizeof table[0])
@@ -41,7 +43,10 @@ void cli_free(cli **pc)
 
 engine *cli_engine(cli *c) { return c->eng; }
 http_server *cli_server(cli *c) { return c->http; }
-int cli_keep_running(cli *c) { return c->http != NULL; }
+int cli_keep_running(cli *c)
+{
+    return c->http != NULL || sched_count(eng_sched(c->eng)) > 0;
+}
 
 const cmd_info *cmd_info_at(size_t i)
 {
@@ -86,12 +91,19 @@ void cmd_result(cmd_ctx *c, json_t *obj, const char *fmt, ...)
             c->sink.result(c->sink.ud, s);
         free(s);
     } else if (fmt) {
-        char buf[8192];
+        char small[1024], *buf = small;
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(buf, sizeof buf, fmt, ap);
+        int n = vsnprintf(small, sizeof small, fmt, ap);
         va_end(ap);
-        c->sink.result(c->sink.ud, buf);
+        if (n >= (int)sizeof small && (buf = malloc((size_t)n + 1)) != NULL) {
+            va_start(ap, fmt);
+            vsnprintf(buf, (size_t)n + 1, fmt, ap);
+            va_end(ap);
+        }
+        c->sink.result(c->sink.ud, buf ? buf : small);
+        if (buf != small)
+            free(buf);
     }
     json_decref(obj);
 }
@@ -146,6 +158,43 @@ int cmd_parse_long(const char *s, long *v)
     if (*end)
         return -1;
     *v = x;
+    return 0;
+}
+
+int cmd_parse_double(const char *s, double *v)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    double x = strtod(s, &end);
+    if (*end || !isfinite(x))
+        return -1;
+    *v = x;
+    return 0;
+}
+
+int cmd_parse_duration(const char *s, int64_t *ms)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    double v = strtod(s, &end);
+    double scale;
+    if (strcmp(end, "ms") == 0)
+        scale = 1;
+    else if (*end == 0 || strcmp(end, "s") == 0)
+        scale = 1e3;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        scale = 60e3;
+    else if (strcmp(end, "h") == 0)
+        scale = 3600e3;
+    else if (strcmp(end, "d") == 0)
+        scale = 86400e3;
+    else
+        return -1;
+    if (!isfinite(v) || v <= 0 || v * scale < 10 || v * scale > 366 * 86400e3)
+        return -1;
+    *ms = (int64_t)(v * scale + 0.5);
     return 0;
 }
 

@@ -37,8 +37,14 @@ const char *cmd_opt(const cmd_args *a, const char *key);
  * Returns CMD_ERROR (after reporting) when present but invalid. */
 cmd_status cmd_opt_int(cmd_ctx *c, const cmd_args *a, const char *key, long lo, long hi,
                        long *v);
-/* Parse a whole word as an integer; 0 on success. */
+/* Parse a whole word as an integer / a finite number; 0 on success. */
 int cmd_parse_long(const char *s, long *v);
+int cmd_parse_double(const char *s, double *v);
+/* "500ms", "30s", "5m", "1h", "2d", or a plain number of seconds; 0 on success. */
+int cmd_parse_duration(const char *s, int64_t *ms);
+
+/* The CSV options beyond sep= (missing=, ignore=): see cmd_data.c. */
+cmd_status cmd_csv_extra(cmd_ctx *c, const cmd_args *a, csv_opts *o);
 
 /* Submit-and-report for job commands: waits when c->wait, else says it was queued. */
 cmd_status cmd_job_started(cmd_ctx *c, int64_t id);
@@ -53,6 +59,8 @@ extern const cmd_entry cmd_load_entry, cmd_data_entry, cmd_datasets_entry;
 extern const cmd_entry cmd_train_entry, cmd_models_entry, cmd_use_entry, cmd_predict_entry;
 extern const cmd_entry cmd_serve_entry, cmd_jobs_entry, cmd_wait_entry, cmd_cancel_entry;
 extern const cmd_entry cmd_help_entry, cmd_quit_entry;
+extern const cmd_entry cmd_schedules_entry, cmd_unschedule_entry, cmd_head_entry;
+extern const cmd_entry cmd_split_entry;
 
 /* Plain-text renderings shared by a command and the job reports. */
 void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);

@@ -170,3 +170,63 @@ const cmd_entry cmd_quit_entry = {
     "quit", "quit", "leave mlwb (stops the listener after the requests in flight)",
     "quit\n    Leave mlwb.  In a script, stops schedules and the listener too.", 0, 0, NULL,
     quit_exec};
+
+static void fmt_interval(int64_t ms, char *buf, size_t n)
+{
+    if (ms % 3600000 == 0)
+        snprintf(buf, n, "%lldh", (long long)(ms / 3600000));
+    else if (ms % 60000 == 0)
+        snprintf(buf, n, "%lldm", (long long)(ms / 60000));
+    else if (ms % 1000 == 0)
+        snprintf(buf, n, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(buf, n, "%lldms", (long long)ms);
+}
+
+static cmd_status schedules_exec(cmd_ctx *c, const cmd_args *a)
+{
+    size_t n = 0;
+    sched_info *list = sched_list(eng_sched(cli_engine(c->cli)), &n);
+    if (!c->json)
+        cmd_result(c, NULL, n ? "  id  every    runs  skipped  failed  next in  what"
+                              : "no schedules (add one with every=, e.g. 'load csv x.csv every=1m')");
+    for (size_t i = 0; list && i < n; i++) {
+        char every[32];
+        fmt_interval(list[i].interval_ms, every, sizeof every);
+        json_t *o = json_pack("{sI ss sI sI sI sI sf ss}", "id", (json_int_t)list[i].id, "every",
+                              every, "interval_ms", (json_int_t)list[i].interval_ms, "runs",
+                              (json_int_t)list[i].runs, "skipped", (json_int_t)list[i].skipped,
+                              "failures", (json_int_t)list[i].failures, "next_in",
+                              list[i].next_in, "desc", list[i].desc);
+        cmd_result(c, o, "%4lld  %-7s %5llu  %7llu  %6llu  %6.1fs  %s", (long long)list[i].id,
+                   every, (unsigned long long)list[i].runs,
+                   (unsigned long long)list[i].skipped, (unsigned long long)list[i].failures,
+                   list[i].next_in, list[i].desc);
+    }
+    free(list);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_schedules_entry = {
+    "schedules", "schedules", "list the schedules (every=)",
+    "schedules\n    Every schedule: its id, period, runs so far, runs skipped because the\n"
+    "    previous one was still going, runs that could not start, the time to the next\n"
+    "    run, and what it does.  Remove one with 'unschedule ID'.",
+    0, 0, NULL, schedules_exec};
+
+static cmd_status unschedule_exec(cmd_ctx *c, const cmd_args *a)
+{
+    long id;
+    if (cmd_parse_long(a->pos[0], &id) != 0 || id < 1)
+        return cmd_error(c, "'%s' is not a schedule id (see 'schedules')", a->pos[0]);
+    if (!sched_remove(eng_sched(cli_engine(c->cli)), id))
+        return cmd_error(c, "no schedule %ld", id);
+    cmd_result(c, json_pack("{sI sb}", "schedule", (json_int_t)id, "removed", 1),
+               "schedule %ld removed", id);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_unschedule_entry = {
+    "unschedule", "unschedule ID", "remove a schedule",
+    "unschedule ID\n    Stop running schedule ID (a run in progress finishes).", 1, 1, NULL,
+    unschedule_exec};

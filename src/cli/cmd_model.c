@@ -13,8 +13,13 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
 {
     json_t *params = json_object_get(o, "params"), *metrics = json_object_get(o, "metrics");
     json_t *acc = json_object_get(metrics, "accuracy");
-    char accs[64] = "";
-    if (acc)
+    char accs[96] = "";
+    const char *how = json_string_value(json_object_get(metrics, "evaluation"));
+    if (acc && how && strcmp(how, "holdout") == 0)
+        snprintf(accs, sizeof accs, ", accuracy %.4f (holdout of %lld rows)",
+                 json_number_value(acc),
+                 (long long)json_integer_value(json_object_get(metrics, "test_rows")));
+    else if (acc)
         snprintf(accs, sizeof accs, ", accuracy %.4f (%lld-fold CV)", json_number_value(acc),
                  (long long)json_integer_value(json_object_get(metrics, "cv_folds")));
     cmd_result(c, o, "model v%lld: %s k=%lld%s on data v%lld%s",
@@ -37,6 +42,23 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
     req.knn.k = (int)k;
     req.folds = (int)folds;
     char *err = NULL;
+    const char *every = cmd_opt(a, "every");
+    if (every) {
+        int64_t ms;
+        if (cmd_parse_duration(every, &ms) != 0)
+            return cmd_error(c, "every=%s: expected a duration like 500ms, 30s, 5m, 1h", every);
+        int64_t sid = eng_schedule_train(c->cli->eng, &req, ms, &err);
+        if (!sid) {
+            cmd_status st = cmd_error(c, "%s", err);
+            free(err);
+            return st;
+        }
+        cmd_result(c, json_pack("{sI ss sI}", "schedule", (json_int_t)sid, "every", every,
+                                "interval_ms", (json_int_t)ms),
+                   "schedule %lld: train every %s (the first run starts now)", (long long)sid,
+                   every);
+        return CMD_OK;
+    }
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
     if (!id) {
         cmd_status st = cmd_error(c, "%s", err);
@@ -51,9 +73,11 @@ const cmd_entry cmd_train_entry = {
     "train knn [k=N] [folds=N]\n"
     "    k-nearest neighbours (Euclidean, majority vote; default k=5).  The accuracy is\n"
     "    measured by stratified N-fold cross-validation (default 5) before the model,\n"
-    "    fitted on all rows, is stored as a new version and made active.  A failed\n"
-    "    training leaves the active model serving.",
-    1, 1, "k,folds", train_exec};
+    "    fitted on all rows, is stored as a new version and made active; after\n"
+    "    'split holdout=F' the model is fitted on the rest and measured on the held-out\n"
+    "    rows instead.  A failed training leaves the active model serving.\n"
+    "    every=DURATION retrains on a schedule (see 'schedules').",
+    1, 1, "k,folds,every", train_exec};
 
 static json_t *parse_or_empty(const char *s)
 {
@@ -128,6 +152,25 @@ const cmd_entry cmd_models_entry = {
 static cmd_status use_exec(cmd_ctx *c, const cmd_args *a)
 {
     long v;
+    if (strcmp(a->pos[0], "data") == 0) {
+        if (a->npos != 2 || cmd_parse_long(a->pos[1], &v) != 0 || v < 1)
+            return cmd_error(c, "usage: use data VERSION (a number from 'datasets')");
+        char *err = NULL;
+        if (eng_use_data(c->cli->eng, v, &err) != MLWB_OK) {
+            cmd_status st = cmd_error(c, "%s", err);
+            free(err);
+            return st;
+        }
+        ds *d = eng_dataset(c->cli->eng);
+        json_t *o = eng_dataset_json(d);
+        json_object_set_new(o, "current", json_true());
+        cmd_result(c, o, "data v%ld is now current: %zu rows x %zu columns (%s)", v, d->rows,
+                   d->cols, d->source ? d->source : "");
+        ds_release(&d);
+        return CMD_OK;
+    }
+    if (a->npos != 1)
+        return cmd_error(c, "usage: use VERSION | use data VERSION");
     if (cmd_parse_long(a->pos[0], &v) != 0 || v < 1)
         return cmd_error(c, "'%s' is not a model version (a number from 'models')", a->pos[0]);
     char *err = NULL;
@@ -142,10 +185,12 @@ static cmd_status use_exec(cmd_ctx *c, const cmd_args *a)
 }
 
 const cmd_entry cmd_use_entry = {
-    "use", "use VERSION", "make a stored model version active (rollback)",
+    "use", "use VERSION | use data VERSION",
+    "make a stored model (or data set) version current: rollback",
     "use VERSION\n    Make model VERSION the active model, for the prompt and the HTTP\n"
-    "    listener alike (requests in flight finish on the model they started with).",
-    1, 1, NULL, use_exec};
+    "    listener alike (requests in flight finish on the model they started with).\n"
+    "use data VERSION\n    Make stored data set VERSION the current one (training uses it).",
+    1, 2, NULL, use_exec};
 
 static double ms_since(const struct timespec *t0)
 {

@@ -8,6 +8,9 @@
  */
 #include "mlwb/core/dataset.h"
 
+#include <errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +127,196 @@ void ds_class_counts(const ds *d, size_t *counts)
         return;
     for (size_t i = 0; i < d->rows; i++)
         counts[d->y[i]]++;
+}
+
+/* --- labels from texts ---------------------------------------------------------- */
+
+typedef struct label_ref {
+    const char *text;
+    long long num;
+    size_t row;
+} label_ref;
+
+static int cmp_num(const void *a, const void *b)
+{
+    const label_ref *x = a, *y = b;
+    if (x->num != y->num)
+        return x->num < y->num ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int cmp_text(const void *a, const void *b)
+{
+    const label_ref *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+static int integer_text(const char *s, long long *v)
+{
+    char *end;
+    if (!*s)
+        return 0;
+    errno = 0;
+    *v = strtoll(s, &end, 10);
+    return errno == 0 && *end == 0;
+}
+
+mlwb_status ds_set_labels(ds *d, char *const *texts, char **err)
+{
+    size_t n = d->rows;
+    label_ref *refs = malloc((n ? n : 1) * sizeof *refs);
+    int32_t *y = malloc((n ? n : 1) * sizeof *y);
+    char **names = NULL;
+    size_t nc = 0;
+    if (!refs || !y)
+        goto nomem;
+    int numeric = 1;
+    for (size_t i = 0; i < n; i++) {
+        refs[i] = (label_ref){texts[i], 0, i};
+        if (numeric && !integer_text(texts[i], &refs[i].num))
+            numeric = 0;
+    }
+    qsort(refs, n, sizeof *refs, numeric ? cmp_num : cmp_text);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(refs[i].text, refs[i - 1].text) != 0)
+            nc++;
+    names = calloc(nc ? nc : 1, sizeof *names);
+    if (!names)
+        goto nomem;
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || strcmp(refs[i].text, refs[i - 1].text) != 0) {
+            if (!(names[c++] = strdup(refs[i].text)))
+                goto nomem;
+        }
+        y[refs[i].row] = (int32_t)(c - 1);
+    }
+    free(refs);
+    d->y = y;
+    d->class_names = names;
+    d->nclasses = nc;
+    return MLWB_OK;
+nomem:
+    if (names)
+        for (size_t i = 0; i < nc; i++)
+            free(names[i]);
+    free(names);
+    free(refs);
+    free(y);
+    return err_set(err, MLWB_ERR_NOMEM, "out of memory for %zu labels", n);
+}
+
+/* --- subsets and splits -------------------------------------------------------------- */
+
+static char **dup_names(char *const *names, size_t n)
+{
+    char **out = calloc(n ? n : 1, sizeof *out);
+    for (size_t i = 0; out && i < n; i++)
+        if (names[i] && !(out[i] = strdup(names[i]))) {
+            for (size_t k = 0; k < i; k++)
+                free(out[k]);
+            free(out);
+            return NULL;
+        }
+    return out;
+}
+
+mlwb_status ds_subset(const ds *d, const size_t *rows, size_t n, ds **out, char **err)
+{
+    ds *s = NULL;
+    mlwb_status st = ds_new(n, d->cols, d->y != NULL, &s, err);
+    if (st)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(s->x + i * d->cols, d->x + rows[i] * d->cols, d->cols * sizeof(float));
+        if (d->y)
+            s->y[i] = d->y[rows[i]];
+    }
+    free(s->feature_names);
+    s->feature_names = dup_names(d->feature_names, d->cols);
+    s->class_names = dup_names(d->class_names, d->nclasses);
+    s->nclasses = d->nclasses;
+    s->label_name = d->label_name ? strdup(d->label_name) : NULL;
+    s->source = d->source ? strdup(d->source) : NULL;
+    if (!s->feature_names || !s->class_names || (d->label_name && !s->label_name)) {
+        if (!s->class_names)
+            s->nclasses = 0;
+        ds_release(&s);
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    }
+    ds_finish(s);
+    *out = s;
+    return MLWB_OK;
+}
+
+mlwb_status ds_split(const ds *d, double fraction, unsigned long seed, ds **train, ds **test,
+                     char **err)
+{
+    *train = *test = NULL;
+    if (!d->y)
+        return err_set(err, MLWB_ERR_INVALID, "a stratified split needs labels");
+    if (!(fraction > 0 && fraction < 1))
+        return err_set(err, MLWB_ERR_INVALID, "holdout=%g: must be between 0 and 1", fraction);
+    size_t n = d->rows, nc = d->nclasses;
+    size_t *counts = calloc(nc ? nc : 1, sizeof *counts);
+    size_t *start = calloc(nc + 1, sizeof *start);
+    size_t *byclass = malloc((n ? n : 1) * sizeof *byclass);
+    unsigned char *is_test = calloc(n ? n : 1, 1);
+    size_t *tr = malloc((n ? n : 1) * sizeof *tr), *te = malloc((n ? n : 1) * sizeof *te);
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    mlwb_status st = MLWB_OK;
+    if (!counts || !start || !byclass || !is_test || !tr || !te || !r) {
+        st = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    gsl_rng_set(r, seed);
+    ds_class_counts(d, counts);
+    for (size_t c = 0; c < nc; c++)
+        start[c + 1] = start[c] + counts[c];
+    size_t *fill = calloc(nc ? nc : 1, sizeof *fill);
+    if (!fill) {
+        st = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t c = (size_t)d->y[i];
+        byclass[start[c] + fill[c]++] = i;
+    }
+    free(fill);
+    for (size_t c = 0; c < nc; c++) {
+        size_t k = (size_t)(fraction * (double)counts[c] + 0.5);
+        if (k == 0 && counts[c] >= 2)
+            k = 1;
+        if (k >= counts[c] && counts[c] > 0)
+            k = counts[c] - 1;
+        gsl_ran_shuffle(r, byclass + start[c], counts[c], sizeof *byclass);
+        for (size_t t = 0; t < k; t++)
+            is_test[byclass[start[c] + t]] = 1;
+    }
+    size_t ntr = 0, nte = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (is_test[i])
+            te[nte++] = i;
+        else
+            tr[ntr++] = i;
+    }
+    if (nte == 0) {
+        st = err_set(err, MLWB_ERR_INVALID, "holdout=%g leaves no row to test on", fraction);
+        goto out;
+    }
+    if ((st = ds_subset(d, tr, ntr, train, err)) != MLWB_OK)
+        goto out;
+    if ((st = ds_subset(d, te, nte, test, err)) != MLWB_OK)
+        ds_release(train);
+out:
+    if (r)
+        gsl_rng_free(r);
+    free(counts);
+    free(start);
+    free(byclass);
+    free(is_test);
+    free(tr);
+    free(te);
+    return st;
 }

@@ -30,6 +30,7 @@
 #include "mlwb/core/csv.h"
 #include "mlwb/core/parfor.h"
 #include "mlwb/core/samples.h"
+#include "mlwb/store/source.h"
 
 #define PLOG_CAP 8192
 
@@ -47,8 +48,11 @@ struct engine {
     ev_queue *events;
     job_pool *jobs;
 
-    pthread_mutex_t ds_mu;
+    pthread_mutex_t ds_mu;  /* guards current and the holdout settings */
     ds *current;
+    double holdout;
+    unsigned long holdout_seed;
+    sched *sched;
 
     /* prediction log */
     pthread_mutex_t plog_mu;
@@ -199,6 +203,7 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
     pthread_cond_init(&e->plog_cv, NULL);
     atomic_init(&e->next_prediction_id, 1);
     atomic_init(&e->plog_dropped, 0);
+    e->holdout_seed = 1;
     if (cfg->threads > 0)
         par_set_threads(cfg->threads);
     mlwb_status rc;
@@ -250,6 +255,11 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
         rc = err_set(err, MLWB_ERR_NOMEM, "cannot start the worker thread");
         goto fail;
     }
+    e->sched = sched_new(e->jobs, e->events);
+    if (!e->sched) {
+        rc = err_set(err, MLWB_ERR_NOMEM, "cannot start the scheduler thread");
+        goto fail;
+    }
     *out = e;
     return MLWB_OK;
 fail:
@@ -263,6 +273,7 @@ void eng_close(engine **pe)
     *pe = NULL;
     if (!e)
         return;
+    sched_free(&e->sched);  /* first: it submits jobs */
     job_pool_free(&e->jobs);
     if (e->plog_started) {
         pthread_mutex_lock(&e->plog_mu);
@@ -312,8 +323,8 @@ static void set_dataset(engine *e, ds *d)
 
 typedef struct load_job {
     engine *e;
-    int source;
-    char *path, *label;
+    eng_load_req req;  /* strings below are this job's own copies */
+    char *path, *label, *sql, *ignore;
 } load_job;
 
 static void load_job_free(void *p)
@@ -321,7 +332,29 @@ static void load_job_free(void *p)
     load_job *l = p;
     free(l->path);
     free(l->label);
+    free(l->sql);
+    free(l->ignore);
     free(l);
+}
+
+static load_job *load_job_new(engine *e, const eng_load_req *req)
+{
+    load_job *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    l->e = e;
+    l->req = *req;
+    l->path = req->path ? strdup(req->path) : NULL;
+    l->label = req->label ? strdup(req->label) : NULL;
+    l->sql = req->sql ? strdup(req->sql) : NULL;
+    if ((req->path && !l->path) || (req->label && !l->label) || (req->sql && !l->sql)) {
+        load_job_free(l);
+        return NULL;
+    }
+    l->req.path = l->path;
+    l->req.label = l->label;
+    l->req.sql = l->sql;
+    return l;
 }
 
 json_t *eng_dataset_json(const ds *d)
@@ -332,19 +365,26 @@ json_t *eng_dataset_json(const ds *d)
                      d->source ? d->source : "");
 }
 
+static int job_cancel_hook(void *j)
+{
+    return job_cancelled(j);
+}
+
 static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char **err)
 {
     load_job *l = arg;
     engine *e = l->e;
-    csv_opts o = {.label = l->label};
+    csv_opts o = l->req.csv;
+    o.label = l->req.label;
     ds *d = NULL;
-    mlwb_status rc;
+    mlwb_status rc = MLWB_OK;
     job_set_progress(j, 0, "reading");
-    if (l->source == LOAD_SAMPLE) {
+    switch (l->req.source) {
+    case LOAD_SAMPLE: {
         sample_info s;
-        if (!sample_find(l->path, &s))
-            return err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s'", l->path);
-        rc = csv_parse(s.data, s.len, l->path, &o, &d, err);
+        if (!sample_find(l->req.path, &s))
+            return err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s'", l->req.path);
+        rc = csv_parse(s.data, s.len, l->req.path, &o, &d, err);
         if (rc == MLWB_OK) {
             free(d->source);
             d->source = malloc(strlen(s.name) + 8);
@@ -352,8 +392,18 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
                 sprintf(d->source, "sample %s", s.name);
             ds_finish(d);
         }
-    } else {
-        rc = csv_load_file(l->path, &o, &d, err);
+        break;
+    }
+    case LOAD_CSV:
+        rc = csv_load_file(l->req.path, &o, &d, err);
+        break;
+    case LOAD_SYNTH:
+        rc = synth_blobs(&l->req.synth, &d, err);
+        break;
+    case LOAD_SQLITE:
+        rc = store_query_dataset(l->req.path, l->req.sql, l->req.label, job_cancel_hook, j, &d,
+                                 err);
+        break;
     }
     if (rc)
         return rc;
@@ -372,13 +422,38 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
     d->loaded_at = now();
     json_t *r = eng_dataset_json(d);
     json_object_set_new(r, "new", json_boolean(is_new));
-    set_dataset(e, d);
+    ds *cur = eng_dataset(e);
+    int same = cur && cur->version == version;
+    ds_release(&cur);
+    if (!same)  /* an unchanged reload keeps the data set in memory as it is */
+        set_dataset(e, d);
+    else
+        ds_release(&d);
     ev_post(e->events, EV_DATASET, job_id(j), version, 1, is_new ? "new" : "unchanged");
     *result = r;
     return MLWB_OK;
 }
 
-int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err)
+static void load_desc(const eng_load_req *req, char *desc, size_t n)
+{
+    switch (req->source) {
+    case LOAD_SAMPLE:
+        snprintf(desc, n, "load sample %s", req->path);
+        break;
+    case LOAD_CSV:
+        snprintf(desc, n, "load csv %s", req->path);
+        break;
+    case LOAD_SYNTH:
+        snprintf(desc, n, "load synth blobs n=%zu d=%zu classes=%zu", req->synth.n, req->synth.d,
+                 req->synth.classes);
+        break;
+    case LOAD_SQLITE:
+        snprintf(desc, n, "load sqlite %s \"%s\"", req->path, req->sql);
+        break;
+    }
+}
+
+static int64_t submit_load(engine *e, const eng_load_req *req, int64_t tag, char **err)
 {
     if (req->source == LOAD_SAMPLE) {
         sample_info s;
@@ -392,26 +467,49 @@ int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err)
             return 0;
         }
     }
-    load_job *l = calloc(1, sizeof *l);
+    load_job *l = load_job_new(e, req);
     if (!l) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
         return 0;
     }
-    l->e = e;
-    l->source = req->source;
-    l->path = strdup(req->path);
-    l->label = req->label ? strdup(req->label) : NULL;
-    if (!l->path || (req->label && !l->label)) {
-        load_job_free(l);
+    char desc[512];
+    load_desc(req, desc, sizeof desc);
+    int64_t id = job_submit_tagged(e->jobs, "load", desc, tag, run_load, l, load_job_free);
+    if (!id)
+        err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
+    return id;
+}
+
+int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err)
+{
+    return submit_load(e, req, 0, err);
+}
+
+static int64_t fire_load(void *arg, int64_t sched_id, char **err)
+{
+    load_job *l = arg;
+    return submit_load(l->e, &l->req, sched_id, err);
+}
+
+int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err)
+{
+    if (req->source == LOAD_SAMPLE) {  /* check the name now, not at every run */
+        sample_info s;
+        if (!sample_find(req->path, &s)) {
+            err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s'", req->path);
+            return 0;
+        }
+    }
+    load_job *l = load_job_new(e, req);
+    if (!l) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
         return 0;
     }
     char desc[512];
-    snprintf(desc, sizeof desc, "load %s %s", req->source == LOAD_SAMPLE ? "sample" : "csv",
-             req->path);
-    int64_t id = job_submit(e->jobs, "load", desc, run_load, l, load_job_free);
+    load_desc(req, desc, sizeof desc);
+    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_load, l, load_job_free);
     if (!id)
-        err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
+        err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");
     return id;
 }
 
@@ -422,6 +520,19 @@ typedef struct train_job {
     eng_train_req req;
 } train_job;
 
+/* Accuracy of a fitted model on a test set. */
+static double test_accuracy(const knn_model *m, const ds *test)
+{
+    size_t right = 0;
+    for (size_t i = 0; i < test->rows; i++) {
+        int32_t lab;
+        float conf;
+        knn_predict(m, test->x + i * test->cols, &lab, &conf);
+        right += lab == test->y[i];
+    }
+    return test->rows ? (double)right / (double)test->rows : 0;
+}
+
 static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char **err)
 {
     train_job *t = arg;
@@ -431,33 +542,54 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         return err_set(err, MLWB_ERR_STATE, "no data loaded: run 'load' first");
     mlwb_status rc = MLWB_OK;
     knn_model *knn = NULL;
+    ds *train = NULL, *test = NULL;
     void *blob = NULL;
     size_t len = 0;
     char *params = NULL, *metrics = NULL;
+    json_t *mj = NULL;
     double t0 = mono();
-    int folds = t->req.folds > 0 ? t->req.folds : 5;
-    if ((size_t)folds > d->rows)
-        folds = (int)d->rows;
-    double acc = 0;
-    job_set_progress(j, 0.1, "cross-validating");
-    if (folds >= 2 && (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, err)) != MLWB_OK)
-        goto out;
+    double holdout;
+    unsigned long seed;
+    eng_get_holdout(e, &holdout, &seed);
+    if (holdout > 0) {
+        job_set_progress(j, 0.1, "splitting");
+        if ((rc = ds_split(d, holdout, seed, &train, &test, err)) != MLWB_OK)
+            goto out;
+        job_set_progress(j, 0.3, "fitting");
+        if ((rc = knn_fit(train, &t->req.knn, &knn, err)) != MLWB_OK)
+            goto out;
+        job_set_progress(j, 0.6, "testing on the holdout");
+        double acc = test_accuracy(knn, test);
+        mj = json_pack("{sf ss sf sI sI}", "accuracy", acc, "evaluation", "holdout", "holdout",
+                       holdout, "test_rows", (json_int_t)test->rows, "seed", (json_int_t)seed);
+    } else {
+        int folds = t->req.folds > 0 ? t->req.folds : 5;
+        if ((size_t)folds > d->rows)
+            folds = (int)d->rows;
+        double acc = 0;
+        job_set_progress(j, 0.1, "cross-validating");
+        if (folds >= 2 && (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, err)) != MLWB_OK)
+            goto out;
+        if (job_cancelled(j)) {
+            rc = MLWB_ERR_CANCELLED;
+            goto out;
+        }
+        job_set_progress(j, 0.7, "fitting");
+        if ((rc = knn_fit(d, &t->req.knn, &knn, err)) != MLWB_OK)
+            goto out;
+        mj = json_pack("{sf ss si}", "accuracy", acc, "evaluation", "cv", "cv_folds", folds);
+    }
     if (job_cancelled(j)) {
         rc = MLWB_ERR_CANCELLED;
         goto out;
     }
-    job_set_progress(j, 0.7, "fitting");
-    if ((rc = knn_fit(d, &t->req.knn, &knn, err)) != MLWB_OK)
-        goto out;
     if ((rc = knn_serialize(knn, &blob, &len, err)) != MLWB_OK)
         goto out;
     double secs = mono() - t0;
     json_t *pj = json_pack("{si}", "k", t->req.knn.k);
-    json_t *mj = json_pack("{sf si}", "accuracy", acc, "cv_folds", folds);
-    params = json_dumps(pj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    metrics = json_dumps(mj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    params = json_dumps(pj, JSON_COMPACT | JSON_REAL_PRECISION(12));
+    metrics = json_dumps(mj, JSON_COMPACT | JSON_REAL_PRECISION(12));
     json_decref(pj);
-    json_decref(mj);
     if (!params || !metrics) {
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
         goto out;
@@ -478,29 +610,34 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     knn = NULL;  /* owned by m */
     reg_publish(e->reg, m);
     ev_post(e->events, EV_MODEL, job_id(j), version, 1, "published");
-    *result = json_pack("{sI ss sb s{si} s{sf si} sI sf}", "version", (json_int_t)version,
-                        "kind", "knn", "active", 1, "params", "k", t->req.knn.k, "metrics",
-                        "accuracy", acc, "cv_folds", folds, "dataset_version",
-                        (json_int_t)d->version, "train_seconds", secs);
+    *result = json_pack("{sI ss sb s{si} sO sI sf}", "version", (json_int_t)version, "kind",
+                        "knn", "active", 1, "params", "k", t->req.knn.k, "metrics", mj,
+                        "dataset_version", (json_int_t)d->version, "train_seconds", secs);
 out:
+    json_decref(mj);
     knn_free(&knn);
     free(blob);
     free(params);
     free(metrics);
+    ds_release(&train);
+    ds_release(&test);
     ds_release(&d);
     return rc;
 }
 
-int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
+static mlwb_status check_train(const eng_train_req *req, char **err)
 {
-    if (strcmp(req->kind, "knn") != 0) {
-        err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn)", req->kind);
+    if (strcmp(req->kind, "knn") != 0)
+        return err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn)", req->kind);
+    if (req->knn.k < 1)
+        return err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->knn.k);
+    return MLWB_OK;
+}
+
+static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, char **err)
+{
+    if (check_train(req, err))
         return 0;
-    }
-    if (req->knn.k < 1) {
-        err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->knn.k);
-        return 0;
-    }
     train_job *t = calloc(1, sizeof *t);
     if (!t) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
@@ -510,10 +647,74 @@ int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
     t->req = *req;
     char desc[128];
     snprintf(desc, sizeof desc, "train knn k=%d", req->knn.k);
-    int64_t id = job_submit(e->jobs, "train", desc, run_train, t, free);
+    int64_t id = job_submit_tagged(e->jobs, "train", desc, tag, run_train, t, free);
     if (!id)
         err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
     return id;
+}
+
+int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
+{
+    return submit_train(e, req, 0, err);
+}
+
+static int64_t fire_train(void *arg, int64_t sched_id, char **err)
+{
+    train_job *t = arg;
+    return submit_train(t->e, &t->req, sched_id, err);
+}
+
+int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
+                           char **err)
+{
+    if (check_train(req, err))
+        return 0;
+    train_job *t = calloc(1, sizeof *t);
+    if (!t) {
+        err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    t->e = e;
+    t->req = *req;
+    char desc[128];
+    snprintf(desc, sizeof desc, "train knn k=%d", req->knn.k);
+    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_train, t, free);
+    if (!id)
+        err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");
+    return id;
+}
+
+sched *eng_sched(engine *e) { return e->sched; }
+
+void eng_set_holdout(engine *e, double fraction, unsigned long seed)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    e->holdout = fraction;
+    e->holdout_seed = seed;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_get_holdout(engine *e, double *fraction, unsigned long *seed)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    *fraction = e->holdout;
+    *seed = e->holdout_seed;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+mlwb_status eng_use_data(engine *e, int64_t version, char **err)
+{
+    ds *d = NULL;
+    mlwb_status rc = store_get_dataset(e->st, version, &d, err);
+    if (rc)
+        return rc;
+    if ((rc = store_set_current_dataset(e->st, version, err)) != MLWB_OK) {
+        ds_release(&d);
+        return rc;
+    }
+    set_dataset(e, d);
+    ev_post(e->events, EV_DATASET, 0, version, 1, "current");
+    return MLWB_OK;
 }
 
 mlwb_status eng_use_model(engine *e, int64_t version, char **err)

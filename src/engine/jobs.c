@@ -20,6 +20,7 @@
 
 struct job {
     int64_t id;
+    int64_t tag;
     char kind[16];
     char *desc;
     job_fn fn;
@@ -209,6 +210,12 @@ void job_pool_free(job_pool **pp)
 int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, void *arg,
                    void (*arg_free)(void *))
 {
+    return job_submit_tagged(p, kind, desc, 0, fn, arg, arg_free);
+}
+
+int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64_t tag,
+                          job_fn fn, void *arg, void (*arg_free)(void *))
+{
     job *j = calloc(1, sizeof *j);
     if (!j) {
         if (arg_free)
@@ -221,6 +228,7 @@ int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, v
     j->arg = arg;
     j->arg_free = arg_free;
     j->pool = p;
+    j->tag = tag;
     atomic_init(&j->state, JOB_QUEUED);
     atomic_init(&j->cancel, 0);
     atomic_init(&j->refs, 1);
@@ -300,6 +308,15 @@ int job_cancel(job_pool *p, int64_t id)
 }
 
 int64_t job_id(const job *j) { return j->id; }
+int64_t job_tag(const job *j) { return j->tag; }
+
+int job_finished(job_pool *p, int64_t id)
+{
+    job *j = job_get(p, id);
+    int f = j && finished(j);
+    job_release(&j);
+    return f;
+}
 const char *job_kind(const job *j) { return j->kind; }
 const char *job_desc(const job *j) { return j->desc; }
 job_state job_get_state(const job *j) { return (job_state)atomic_load(&j->state); }

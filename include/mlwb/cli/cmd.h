@@ -27,7 +27,8 @@ cli *cli_new(engine *e);
 void cli_free(cli **c);  /* stops the listener */
 engine *cli_engine(cli *c);
 http_server *cli_server(cli *c);   /* NULL unless serving */
-/* True while something started by commands must keep the process alive (a listener). */
+/* True while something started by commands must keep the process alive (a listener or
+ * a schedule). */
 int cli_keep_running(cli *c);
 
 typedef struct cmd_sink {

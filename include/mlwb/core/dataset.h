@@ -55,6 +55,22 @@ int ds_class_index(const ds *d, const char *name);
 /* Count of rows per class into counts[nclasses]. */
 void ds_class_counts(const ds *d, size_t *counts);
 
+/* Turn one label text per row into classes: the distinct texts, in a stable order
+ * (numeric when every text is an integer, else byte order), go to class_names and
+ * nclasses, and each row's class index to y (allocated here; d->y must be NULL).
+ * The texts stay the caller's. */
+mlwb_status ds_set_labels(ds *d, char *const *texts, char **err);
+
+/* A new data set made of the given rows of d (in that order), with d's names and
+ * classes (all of them, even those no chosen row has).  Not yet stored: version 0. */
+mlwb_status ds_subset(const ds *d, const size_t *rows, size_t n, ds **out, char **err);
+
+/* A stratified random split: about `fraction` of each class's rows (at least one row of
+ * every class with two or more) go to *test, the rest to *train, both in the original
+ * row order.  The same seed gives the same split. */
+mlwb_status ds_split(const ds *d, double fraction, unsigned long seed, ds **train, ds **test,
+                     char **err);
+
 /* 64-bit content hash as used by ds_finish (exposed for tests). */
 uint64_t ds_hash64(const void *data, size_t len, uint64_t seed);
 

@@ -19,10 +19,13 @@
 
 #include "mlwb/core/dataset.h"
 #include "mlwb/core/err.h"
+#include "mlwb/core/csv.h"
 #include "mlwb/core/knn.h"
+#include "mlwb/core/synth.h"
 #include "mlwb/engine/events.h"
 #include "mlwb/engine/jobs.h"
 #include "mlwb/engine/registry.h"
+#include "mlwb/engine/sched.h"
 #include "mlwb/store/store.h"
 
 typedef struct engine engine;
@@ -53,11 +56,17 @@ json_t *eng_dataset_json(const ds *d);
 /* Jobs.  Each returns the job id (> 0), or 0 with *err set when the request is
  * invalid before any work starts. */
 typedef struct eng_load_req {
-    enum { LOAD_CSV, LOAD_SAMPLE } source;
-    const char *path;   /* file path or sample name */
-    const char *label;  /* label column, or NULL */
+    enum { LOAD_CSV, LOAD_SAMPLE, LOAD_SYNTH, LOAD_SQLITE } source;
+    const char *path;    /* CSV file, sample name, or SQLite file */
+    const char *label;   /* label column, or NULL */
+    const char *sql;     /* LOAD_SQLITE: the query */
+    csv_opts csv;        /* LOAD_CSV / LOAD_SAMPLE: separator, missing values, ignore
+                          * (label and the cancel hook are set by the engine) */
+    synth_blobs_opts synth;  /* LOAD_SYNTH */
 } eng_load_req;
 int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err);
+/* The same, every interval_ms (the first run at once); returns the schedule id. */
+int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err);
 
 typedef struct eng_train_req {
     char kind[16];     /* "knn" */
@@ -65,6 +74,19 @@ typedef struct eng_train_req {
     int folds;         /* for the evaluation */
 } eng_train_req;
 int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err);
+int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
+                           char **err);
+
+/* Schedules (see sched.h). */
+sched *eng_sched(engine *e);
+
+/* Make a stored data set version current.  (main) */
+mlwb_status eng_use_data(engine *e, int64_t version, char **err);
+
+/* The evaluation split: with a holdout fraction in (0, 1), training fits on a stratified
+ * (1 - fraction) of the rows and measures on the rest; with 0, it cross-validates. */
+void eng_set_holdout(engine *e, double fraction, unsigned long seed);
+void eng_get_holdout(engine *e, double *fraction, unsigned long *seed);
 
 /* Make a stored model version active (rollback / roll forward).  (main) */
 mlwb_status eng_use_model(engine *e, int64_t version, char **err);

@@ -41,6 +41,12 @@ void job_pool_free(job_pool **p);
  * Returns the job id (> 0). */
 int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, void *arg,
                    void (*arg_free)(void *));
+/* The same, with a tag kept on the job (e.g. the id of the schedule that started it). */
+int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64_t tag,
+                          job_fn fn, void *arg, void (*arg_free)(void *));
+int64_t job_tag(const job *j);
+/* 1 when the job has finished (done, failed or cancelled); 0 when unknown or running. */
+int job_finished(job_pool *p, int64_t id);
 
 job *job_get(job_pool *p, int64_t id);  /* NULL when unknown */
 void job_release(job **j);

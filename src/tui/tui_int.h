@@ -1,0 +1,195 @@
+/*
+ * tui_int.h — private to src/tui: the TUI's state and the seams between its files.
+ *
+ *   tui.c       tui_run: terminal setup and teardown, signals (self-pipe), the poll loop,
+ *               engine events, the startup script, running a command line.
+ *   tui_view.c  layout (rectangles from LINES/COLS), windows, the panels, the help
+ *               overlay, and the one place that flushes the screen (tui_view_flush).
+ *   tui_log.c   the log pane's scrollback (a ring of cleaned lines) and the display-width
+ *               helpers every drawing routine uses (UTF-8 aware via mbrtowc/wcwidth).
+ *   tui_rl.c    the readline seam: input from ncurses, our redisplay, completion, key
+ *               bindings (PgUp/PgDn, F1, ?, Ctrl-L, Ctrl-C), the line handler.
+ *
+ * Everything here runs on the one thread that called tui_run; no locking.
+ *
+ * Drawing model: state changes only set bits in `dirty`; tui_view_flush redraws the dirty
+ * panels into their windows (wnoutrefresh) and then the prompt window last, so that the
+ * terminal cursor always ends on the prompt, and calls doupdate once.  The prompt alone is
+ * drawn at once on every key (readline's redisplay); everything else is rate limited by
+ * the loop in tui.c.
+ */
+#ifndef MLWB_TUI_INT_H
+#define MLWB_TUI_INT_H
+
+#include <curses.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mlwb/cli/cmd.h"
+#include "mlwb/serve/http.h"
+#include "mlwb/tui/tui.h"
+
+/* ---- the log pane's scrollback ------------------------------------------------------ */
+
+typedef enum tui_log_kind {
+    TUI_LOG_OUT,    /* command results */
+    TUI_LOG_ERR,    /* command errors, failed jobs */
+    TUI_LOG_ECHO,   /* the command line the user entered */
+    TUI_LOG_EVENT,  /* EV_LOG text from the engine */
+    TUI_LOG_INFO    /* the TUI's own notes (completions, welcome, script summary) */
+} tui_log_kind;
+
+typedef struct tui_log {
+    char **text;           /* ring of cap cleaned lines (printable, tabs expanded) */
+    unsigned char *kind;   /* tui_log_kind of each line */
+    size_t cap, start, n;  /* oldest line at start; n lines held */
+    int scroll;            /* display rows the view is scrolled up from the bottom */
+    int width;             /* the pane's inner width the last time it was drawn */
+} tui_log;
+
+int tui_log_init(tui_log *l, size_t cap);
+void tui_log_free(tui_log *l);
+/* Append text (may hold several lines, split at '\n').  While the view is scrolled up it
+ * stays on the same lines. */
+void tui_log_add(tui_log *l, tui_log_kind kind, const char *text);
+/* Line i, 0 = oldest. */
+const char *tui_log_line(const tui_log *l, size_t i, tui_log_kind *kind);
+/* Display rows of line text when wrapped at width w (>= 1). */
+int tui_log_rows(const char *text, int w);
+/* Total display rows of the whole log at width w. */
+long tui_log_total_rows(const tui_log *l, int w);
+
+/* ---- display-width helpers ------------------------------------------------------------ */
+
+/* One character of s (len bytes left, len >= 1): returns the bytes it takes (>= 1), and
+ * its display width in *w: a control character counts as 2 ("^X"), an invalid byte as 1
+ * ("?").  *wc gets the character, or 0 for an invalid byte. */
+size_t tui_char(const char *s, size_t len, wchar_t *wc, int *w);
+/* Display width of the first len bytes of s. */
+int tui_text_width(const char *s, size_t len);
+/* A malloc'd copy of s[0..len) with tabs expanded and every other control character or
+ * invalid byte replaced by '?', so that each byte sequence left is printable.  NULL on
+ * allocation failure. */
+char *tui_text_clean(const char *s, size_t len);
+/* Bytes of (clean) s that fit into w columns (at least one character when w >= 1 and s is
+ * not empty, so wrapping always makes progress). */
+size_t tui_text_fit(const char *s, size_t len, int w);
+/* Draw clean text at (y, x) within maxw columns; a cut is marked with an ellipsis.
+ * Returns the columns used. */
+int tui_put(WINDOW *win, int y, int x, int maxw, const char *s, attr_t attr);
+/* Mark cuts with '~' instead of U+2026 (for --ascii). */
+void tui_text_ascii(int on);
+
+/* ---- the state -------------------------------------------------------------------------- */
+
+enum {
+    TUI_D_TITLE = 1u << 0,
+    TUI_D_DATA = 1u << 1,
+    TUI_D_MODEL = 1u << 2,
+    TUI_D_SERVER = 1u << 3,
+    TUI_D_JOBS = 1u << 4,
+    TUI_D_LOG = 1u << 5,
+    TUI_D_PROMPT = 1u << 6,
+    TUI_D_HELP = 1u << 7,
+    TUI_D_ALL = 0xffu
+};
+
+/* Colour/attribute roles; tui_attr maps them to attributes (colour pairs when allowed). */
+typedef enum tui_role {
+    TUI_A_TEXT,
+    TUI_A_TITLEBAR,
+    TUI_A_BORDER,
+    TUI_A_PANEL_TITLE,
+    TUI_A_LABEL,
+    TUI_A_DIM,
+    TUI_A_ERROR,
+    TUI_A_ECHO,
+    TUI_A_EVENT,
+    TUI_A_BAR,
+    TUI_A_PROMPT,
+    TUI_A_WARN,
+    TUI_A_COUNT
+} tui_role;
+
+#define TUI_MIN_COLS 60
+#define TUI_MIN_LINES 16
+#define TUI_LOG_LINES 2000
+
+/* A throughput sample of the listener (kept for the traffic graph a later panel draws). */
+#define TUI_SERVER_HIST 120
+typedef struct tui_server_view {
+    int serving;
+    http_stats last;          /* at the last sample */
+    double last_t;            /* monotonic seconds of that sample */
+    double rate;              /* requests per second over the last sample interval */
+    double hist[TUI_SERVER_HIST];  /* requests/s, one per sample, ring */
+    size_t hist_n, hist_at;
+} tui_server_view;
+
+typedef struct tui_state {
+    cli *cli;
+    engine *eng;
+    const tui_opts *opts;
+    cmd_ctx ctx;           /* the prompt's context: wait 0, origin "prompt" */
+
+    SCREEN *screen;
+    int ascii;             /* ASCII borders, bars and marks */
+    int utf8;              /* the locale's charset is UTF-8 */
+    int color;             /* colours allowed and available */
+    attr_t attrs[TUI_A_COUNT];
+
+    /* windows; NULL when the layout has none (terminal too small) */
+    WINDOW *w_title, *w_data, *w_model, *w_server, *w_jobs, *w_log, *w_prompt, *w_help;
+    int too_small;
+    int lines, cols;       /* the size the windows were made for */
+
+    unsigned dirty;        /* TUI_D_* bits */
+    int help_open;
+    int quit;
+    int hscroll;           /* the prompt's horizontal scroll, in columns */
+    int prompt_open;       /* the readline handler is installed */
+
+    /* one byte fetched by the loop for readline's getc */
+    int key;
+    int have_key;
+
+    tui_log log;
+
+    /* snapshots, refreshed when their panel is redrawn */
+    ds *data;              /* a reference to the data set the Data panel shows */
+    size_t *class_counts;  /* data->nclasses counts */
+    int active_jobs;       /* queued + running at the last Jobs draw */
+    int64_t last_job_id;   /* the last finished job, for the idle Jobs panel */
+    char last_job[160];
+    tui_server_view server;
+} tui_state;
+
+/* tui_view.c */
+void tui_view_colors(tui_state *t);
+/* (Re)create every window for the current LINES/COLS; marks everything dirty. */
+void tui_view_layout(tui_state *t);
+void tui_view_destroy(tui_state *t);
+/* Redraw what is dirty and update the terminal (prompt last, so the cursor sits there). */
+void tui_view_flush(tui_state *t);
+void tui_view_help(tui_state *t, int open);
+/* Scroll the log by `pages` half-pages (positive = up, into the past). */
+void tui_view_scroll(tui_state *t, int halfpages);
+/* Sample the listener's counters (called on the loop's tick while serving). */
+void tui_view_sample_server(tui_state *t, double now);
+double tui_now(void);
+
+/* tui_rl.c */
+void tui_rl_init(tui_state *t);   /* settings and bindings; before tui_rl_open */
+void tui_rl_open(tui_state *t);   /* install the line handler (draws the prompt) */
+void tui_rl_close(tui_state *t);  /* remove the line handler; idempotent */
+void tui_rl_resize(tui_state *t); /* tell readline the new screen size */
+void tui_rl_feed(tui_state *t, int ch);  /* give readline one input byte */
+/* Draw the prompt line from readline's state into its window and wnoutrefresh it (no
+ * doupdate); before tui_rl_open it shows nothing. */
+void tui_rl_draw(tui_state *t);
+
+/* tui.c */
+/* Run one line from the prompt (the line handler calls this). */
+void tui_run_prompt_line(tui_state *t, const char *line);
+
+#endif
