@@ -254,9 +254,13 @@ static cmd_status run_words(cmd_ctx *c, int argc, char **argv)
             a.pos[a.npos++] = argv[i];
         }
     }
-    if (a.npos < e->min_pos || (e->max_pos >= 0 && a.npos > e->max_pos))
+    if (a.npos < e->min_pos || (e->max_pos >= 0 && a.npos > e->max_pos)) {
+        if (strlen(e->usage) > 60)
+            return cmd_error(c, "%s arguments; see 'help %s'",
+                             a.npos < e->min_pos ? "missing" : "too many", e->name);
         return cmd_error(c, "%s arguments; usage: %s",
                          a.npos < e->min_pos ? "missing" : "too many", e->usage);
+    }
     cmd_status st = e->exec(c, &a);
     for (int i = 0; i < a.nopt; i++)
         a.val[i][-1] = '=';  /* restore the words for the caller to free */

@@ -196,11 +196,13 @@ typedef struct cv_ctx {
     nbr **best;         /* per thread: k entries */
     size_t **votes;     /* per thread: nclasses entries */
     unsigned char *correct;
+    size_t offset;      /* first row of the current block */
 } cv_ctx;
 
-static void cv_row(void *arg, size_t i, int tid)
+static void cv_row(void *arg, size_t bi, int tid)
 {
     cv_ctx *c = arg;
+    size_t i = c->offset + bi;
     const ds *d = c->d;
     nbr *best = c->best[tid];
     int n = 0;
@@ -213,7 +215,7 @@ static void cv_row(void *arg, size_t i, int tid)
 }
 
 mlwb_status knn_cv_accuracy(const ds *d, const knn_params *p, int folds, double *accuracy,
-                            char **err)
+                            knn_progress_fn progress, void *ud, char **err)
 {
     mlwb_status st = check_params(d, p, err);
     if (st)
@@ -244,7 +246,17 @@ mlwb_status knn_cv_accuracy(const ds *d, const knn_params *p, int folds, double 
         fold[i] = (int)(seen[d->y[i]]++ % (size_t)folds);
     /* The largest training part must still hold k rows. */
     c.fold = fold;
-    par_for(d->rows, cv_row, &c);
+    /* in blocks, so that progress is reported and a cancel is seen within a block */
+    size_t block = 2048;
+    for (size_t start = 0; start < d->rows; start += block) {
+        size_t n = d->rows - start < block ? d->rows - start : block;
+        c.offset = start;
+        par_for(n, cv_row, &c);
+        if (progress && progress(ud, (double)(start + n) / (double)d->rows)) {
+            st = MLWB_ERR_CANCELLED;
+            goto out;
+        }
+    }
     size_t right = 0;
     for (size_t i = 0; i < d->rows; i++)
         right += c.correct[i];

@@ -533,6 +533,13 @@ static double test_accuracy(const knn_model *m, const ds *test)
     return test->rows ? (double)right / (double)test->rows : 0;
 }
 
+static int cv_progress(void *ud, double fraction)
+{
+    job *j = ud;
+    job_set_progress(j, 0.1 + 0.6 * fraction, "cross-validating");
+    return job_cancelled(j);
+}
+
 static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char **err)
 {
     train_job *t = arg;
@@ -568,7 +575,8 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
             folds = (int)d->rows;
         double acc = 0;
         job_set_progress(j, 0.1, "cross-validating");
-        if (folds >= 2 && (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, err)) != MLWB_OK)
+        if (folds >= 2 &&
+            (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, cv_progress, j, err)) != MLWB_OK)
             goto out;
         if (job_cancelled(j)) {
             rc = MLWB_ERR_CANCELLED;

@@ -3,7 +3,8 @@
 # run `mlwb [ARGS] -f NAME.mlwb` on a fresh store (from tests/scripts, so relative paths
 # work) and compare stdout with NAME.out, stderr with NAME.err (when present) and the
 # exit status with NAME.status (default 0).  Timing fields in JSON output
-# (train_seconds, created, latency_ms) are replaced by N before the comparison.  ARGS come from a first line "# args: ...".
+# (train_seconds, created, latency_ms) are replaced by N, and load times by TIME, before
+# the comparison.  ARGS come from a first line "# args: ...".
 build=$1
 top=$(pwd)
 out=$build/results/scripts.txt
@@ -20,7 +21,8 @@ for t in *.mlwb; do
     "$MLWB" --db "$tmp/t.db" $args -f "$t" > "$tmp/out" 2> "$tmp/err" < /dev/null
     status=$?
     # times vary from run to run: normalise them
-    sed -E -i 's/"(train_seconds|created|latency_ms)":[0-9.eE+-]+/"\1":N/g' "$tmp/out"
+    sed -E -i -e 's/"(train_seconds|created|latency_ms)":[0-9.eE+-]+/"\1":N/g' \
+        -e 's/loaded [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}/loaded TIME/' "$tmp/out"
     want_status=0
     [ -f "$name.status" ] && want_status=$(cat "$name.status")
     why=""

@@ -125,6 +125,17 @@ static void ties_are_deterministic(void **state)
     ds_release(&d);
 }
 
+static int note_progress(void *ud, double f)
+{
+    *(double *)ud = f;
+    return 0;
+}
+
+static int cancel_now(void *ud, double f)
+{
+    return 1;
+}
+
 static void cv_matches_reference(void **state)
 {
     ds *d = iris();
@@ -140,11 +151,20 @@ static void cv_matches_reference(void **state)
         double acc = 0;
         knn_params p = {k};
         par_set_threads(k % 2 ? 2 : 1);
-        assert_int_equal(knn_cv_accuracy(d, &p, folds, &acc, NULL), MLWB_OK);
+        assert_int_equal(knn_cv_accuracy(d, &p, folds, &acc, NULL, NULL, NULL), MLWB_OK);
         assert_true(acc == (double)right / 150.0);
         assert_true(acc > 0.9);
     }
     par_set_threads(0);
+    /* a progress callback sees the end, and can cancel */
+    double last = 0, acc = 0;
+    knn_params p5 = {5};
+    assert_int_equal(knn_cv_accuracy(d, &p5, folds, &acc, note_progress, &last, NULL), MLWB_OK);
+    assert_true(last == 1.0);
+    char *err = NULL;
+    assert_int_equal(knn_cv_accuracy(d, &p5, folds, &acc, cancel_now, NULL, &err),
+                     MLWB_ERR_CANCELLED);
+    free(err);
     free(fold);
     ds_release(&d);
 }

@@ -38,10 +38,15 @@ size_t knn_nclasses(const knn_model *m);
 const char *knn_class_name(const knn_model *m, size_t c);
 const char *knn_feature_name(const knn_model *m, size_t j);
 
+/* Called now and then with the fraction done; a non-zero return cancels the work
+ * (which then returns MLWB_ERR_CANCELLED). */
+typedef int (*knn_progress_fn)(void *ud, double fraction);
+
 /* Stratified `folds`-fold cross-validated accuracy of k-NN with parameters p on d
- * (deterministic: rows are dealt to folds in order within each class). */
+ * (deterministic: rows are dealt to folds in order within each class).  progress may
+ * be NULL. */
 mlwb_status knn_cv_accuracy(const ds *d, const knn_params *p, int folds, double *accuracy,
-                            char **err);
+                            knn_progress_fn progress, void *ud, char **err);
 
 /* A self-describing little-endian blob (magic "MLWBKNN1"); knn_deserialize checks every
  * size and index and rejects a truncated or corrupted blob with a message. */
