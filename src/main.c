@@ -65,6 +65,18 @@ static int stop_pipe[2] = {-1, -1};
 static atomic_int stop_requested;
 static engine *_Atomic signal_engine;
 
+static atomic_int exiting;
+static pthread_t sig_thread;
+static atomic_int have_sig_thread;
+
+/* A signal can still land on a thread that a library started with its own mask (the
+ * sanitizers' threads, say): pass it on to the signal thread instead of dying. */
+static void forward_signal(int sig)
+{
+    if (atomic_load(&have_sig_thread))
+        pthread_kill(sig_thread, sig);
+}
+
 static void *signal_main(void *arg)
 {
     sigset_t *set = arg;
@@ -72,6 +84,11 @@ static void *signal_main(void *arg)
         int sig = 0;
         if (sigwait(set, &sig) != 0)
             continue;
+        if (sig == SIGUSR1) {  /* main is leaving: so is this thread */
+            if (atomic_load(&exiting))
+                return NULL;
+            continue;
+        }
         atomic_store(&stop_requested, sig);
         engine *e = atomic_load(&signal_engine);
         if (e) {  /* ask running jobs to stop */
@@ -296,8 +313,17 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    if (!use_tui)
+    sigaddset(&set, SIGUSR1);
+    if (!use_tui) {
         pthread_sigmask(SIG_BLOCK, &set, NULL);
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = forward_signal;
+        sigfillset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
     signal(SIGPIPE, SIG_IGN);
     if (pipe(stop_pipe) != 0) {
         perror("mlwb: pipe");
@@ -315,8 +341,8 @@ int main(int argc, char **argv)
         return 1;
     }
     atomic_store(&signal_engine, e);
-    pthread_t sig_thread;
-    int have_sig_thread = !use_tui && pthread_create(&sig_thread, NULL, signal_main, &set) == 0;
+    if (!use_tui && pthread_create(&sig_thread, NULL, signal_main, &set) == 0)
+        atomic_store(&have_sig_thread, 1);
     cli *c = cli_new(e);
 
     cmd_ctx ctx = {.cli = c, .sink = {print_result, print_error, NULL}, .json = o.json,
@@ -349,8 +375,10 @@ int main(int argc, char **argv)
     }
     if (script)
         fclose(script);
-    if (have_sig_thread) {  /* before the engine goes: the thread uses it */
-        pthread_cancel(sig_thread);
+    if (atomic_load(&have_sig_thread)) {  /* before the engine goes: the thread uses it */
+        atomic_store(&have_sig_thread, 0);  /* late signals are dropped from here on */
+        atomic_store(&exiting, 1);
+        pthread_kill(sig_thread, SIGUSR1);
         pthread_join(sig_thread, NULL);
     }
     atomic_store(&signal_engine, NULL);

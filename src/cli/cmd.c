@@ -128,7 +128,7 @@ cmd_status cmd_error(cmd_ctx *c, const char *fmt, ...)
         free(s);
         json_decref(o);
     } else {
-        char out[4600];
+        char out[4096 + 600 + 64];
         char where[600] = "";
         if (c->file)
             snprintf(where, sizeof where, "%s:%d: ", c->file, c->line);
