@@ -40,7 +40,7 @@
 static const char usage_text[] =
     "usage: mlwb [options] [-f FILE | -c COMMANDS]\n"
     "\n"
-    "A terminal workbench for a small ML application: load data, train and tune KNN,\n"
+    "A terminal workbench for a small ML application: load data, train KNN models,\n"
     "serve predictions over HTTP.  With no script on a terminal, opens the full-screen\n"
     "workbench; otherwise runs commands from -f FILE, -c COMMANDS or standard input.\n"
     "\n"
@@ -187,12 +187,14 @@ static int parse_args(int argc, char **argv, opts *o)
         return usage_error("%s", "-f and -c cannot be used together");
     if (o->tui && o->no_tui)
         return usage_error("%s", "--tui and --no-tui cannot be used together");
+    if (o->tui && o->commands)
+        return usage_error("%s", "--tui runs a script with -f FILE, not -c");
     return 0;
 }
 
-/* Report what background work did since the last look: the results of jobs that
- * schedules started (a script's own jobs were reported when it waited for them) and
- * log lines.  Runs on the main thread. */
+/* Report what background work did since the last look: the results of jobs not yet
+ * reported (those that schedules started: a script's own jobs were reported when it
+ * waited for them) and log lines.  Runs on the main thread. */
 static void report_events(cmd_ctx *c)
 {
     engine *e = cli_engine(c->cli);
@@ -204,7 +206,7 @@ static void report_events(cmd_ctx *c)
         for (size_t i = 0; i < n; i++) {
             if (evs[i].kind == EV_JOB_DONE) {
                 job *j = job_get(eng_jobs(e), evs[i].job_id);
-                if (j && job_tag(j))
+                if (j)
                     cmd_report_job(c, j);
                 job_release(&j);
             } else if (evs[i].kind == EV_LOG && evs[i].text) {
@@ -216,14 +218,64 @@ static void report_events(cmd_ctx *c)
     c->file = file;
 }
 
+/* A line reader over a file descriptor that also wakes on a stop request, so a
+ * script on a pipe that sends nothing more still notices SIGINT/SIGTERM at once. */
+typedef struct fd_reader {
+    int fd;
+    char buf[65536];
+    size_t start, end;
+    int eof;
+} fd_reader;
+
+static ssize_t read_line_fd(fd_reader *r, char **line, size_t *cap)
+{
+    size_t n = 0;
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        size_t take = nl ? (size_t)(nl - (r->buf + r->start)) + 1 : r->end - r->start;
+        if (n + take + 1 > *cap) {
+            size_t nc = (n + take + 1) * 2;
+            char *p = realloc(*line, nc);
+            if (!p)
+                return -1;
+            *line = p;
+            *cap = nc;
+        }
+        memcpy(*line + n, r->buf + r->start, take);
+        n += take;
+        r->start += take;
+        (*line)[n] = 0;
+        if (nl)
+            return (ssize_t)n;
+        if (r->eof)
+            return n ? (ssize_t)n : -1;
+        r->start = r->end = 0;
+        struct pollfd p[2] = {{r->fd, POLLIN, 0}, {stop_pipe[0], POLLIN, 0}};
+        while (poll(p, 2, -1) < 0 && errno == EINTR)
+            ;
+        if (atomic_load(&stop_requested))
+            return -1;
+        ssize_t got = read(r->fd, r->buf, sizeof r->buf);
+        if (got < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (got <= 0)
+            r->eof = 1;
+        else
+            r->end = (size_t)got;
+    }
+}
+
 /* Run a script from a stream; returns CMD_QUIT, CMD_ERROR or CMD_OK. */
 static cmd_status run_stream(cmd_ctx *c, FILE *f, int bail)
 {
     char *line = NULL;
     size_t cap = 0;
     cmd_status worst = CMD_OK;
+    fd_reader *fr = NULL;
+    if (f == stdin && (fr = calloc(1, sizeof *fr)) != NULL)
+        fr->fd = STDIN_FILENO;
     c->line = 0;
-    while (getline(&line, &cap, f) >= 0) {
+    while ((fr ? read_line_fd(fr, &line, &cap) : getline(&line, &cap, f)) >= 0) {
         c->line++;
         if (atomic_load(&stop_requested))
             break;
@@ -240,6 +292,7 @@ static cmd_status run_stream(cmd_ctx *c, FILE *f, int bail)
         }
     }
     free(line);
+    free(fr);
     return worst;
 }
 
@@ -286,7 +339,8 @@ static void wait_for_stop(cmd_ctx *c)
 
 int main(int argc, char **argv)
 {
-    setlocale(LC_ALL, "");
+    setlocale(LC_ALL, "");         /* the terminal's character set for the TUI */
+    setlocale(LC_NUMERIC, "C");    /* numbers are read and written the C way, always */
     opts o = {0};
     int rc = parse_args(argc, argv, &o);
     if (rc)

@@ -86,7 +86,7 @@ const cmd_entry *cmd_lookup(const char *name, char **err)
 void cmd_result(cmd_ctx *c, json_t *obj, const char *fmt, ...)
 {
     if (c->json) {
-        char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
+        char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
         if (s)
             c->sink.result(c->sink.ud, s);
         free(s);
@@ -225,7 +225,7 @@ static int key_allowed(const char *opts, const char *key)
     return 0;
 }
 
-static cmd_status run_words(cmd_ctx *c, int argc, char **argv)
+static cmd_status run_words(cmd_ctx *c, int argc, char **argv, const unsigned char *quoted)
 {
     char *err = NULL;
     const cmd_entry *e = cmd_lookup(argv[0], &err);
@@ -239,7 +239,7 @@ static cmd_status run_words(cmd_ctx *c, int argc, char **argv)
     cmd_args a = {0};
     for (int i = 1; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
-        if (eq && eq != argv[i] && a.npos >= e->min_pos) {
+        if (eq && eq != argv[i] && !quoted[i]) {
             *eq = 0;
             if (!key_allowed(e->opts, argv[i])) {
                 cmd_status st = e->opts ? cmd_error(c, "unknown option '%s' (options: %s)",
@@ -273,16 +273,17 @@ cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail)
     const char *p = line;
     while (p) {
         char *argv[CMD_MAX_WORDS];
+        unsigned char quoted[CMD_MAX_WORDS];
         const char *rest = NULL;
         char *err = NULL;
-        int argc = cmd_split(p, argv, CMD_MAX_WORDS, &rest, &err);
+        int argc = cmd_split(p, argv, quoted, CMD_MAX_WORDS, &rest, &err);
         if (argc < 0) {
             c->cmd = NULL;
             cmd_error(c, "syntax error: %s", err);
             free(err);
             return CMD_ERROR;
         }
-        cmd_status st = argc ? run_words(c, argc, argv) : CMD_OK;
+        cmd_status st = argc ? run_words(c, argc, argv, quoted) : CMD_OK;
         c->cmd = NULL;
         for (int i = 0; i < argc; i++)
             free(argv[i]);
@@ -302,6 +303,8 @@ cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail)
 
 cmd_status cmd_report_job(cmd_ctx *c, job *j)
 {
+    if (!job_claim_report(j))  /* already reported, or not finished */
+        return job_get_state(j) == JOB_FAILED ? CMD_ERROR : CMD_OK;
     const char *saved = c->cmd;
     c->cmd = job_kind(j);
     cmd_status st = CMD_OK;

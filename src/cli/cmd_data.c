@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd_int.h"
+#include "mlwb/core/num.h"
 #include "mlwb/core/samples.h"
 
 #include <gsl/gsl_statistics_float.h>
@@ -98,25 +99,25 @@ static cmd_status load_exec(cmd_ctx *c, const cmd_args *a)
         if (a->npos == 1 && !cmd_opt(a, "every"))
             return list_samples(c);
         if (a->npos != 2)
-            return cmd_error(c, "usage: load sample NAME");
+            return cmd_error(c, "wrong arguments; usage: load sample NAME");
         req.source = LOAD_SAMPLE;
         if (only_for(c, a, "sample", synth_keys) || parse_csv_opts(c, a, &req.csv))
             return CMD_ERROR;
     } else if (strcmp(src, "csv") == 0) {
         if (a->npos != 2)
-            return cmd_error(c, "usage: load csv PATH [label=COL] [sep=C] [missing=error|drop|mean] [ignore=COL,...] [every=DURATION]");
+            return cmd_error(c, "wrong arguments; usage: load csv PATH [label=COL] [sep=C] [missing=error|drop|mean] [ignore=COL,...] [every=DURATION]");
         req.source = LOAD_CSV;
         if (only_for(c, a, "csv", synth_keys) || parse_csv_opts(c, a, &req.csv))
             return CMD_ERROR;
     } else if (strcmp(src, "synth") == 0) {
         if (a->npos != 2 || strcmp(a->pos[1], "blobs") != 0)
-            return cmd_error(c, "usage: load synth blobs n=N d=D classes=C [spread=S] [seed=S]");
+            return cmd_error(c, "wrong arguments; usage: load synth blobs n=N d=D classes=C [spread=S] [seed=S]");
         req.source = LOAD_SYNTH;
         if (only_for(c, a, "synth", "label") || only_for(c, a, "synth", csv_keys) || parse_synth(c, a, &req.synth))
             return CMD_ERROR;
     } else if (strcmp(src, "sqlite") == 0) {
         if (a->npos != 3)
-            return cmd_error(c, "usage: load sqlite PATH \"SELECT ...\" [label=COL]");
+            return cmd_error(c, "wrong arguments; usage: load sqlite PATH \"SELECT ...\" [label=COL]");
         req.source = LOAD_SQLITE;
         req.sql = a->pos[2];
         if (only_for(c, a, "sqlite", csv_keys) || only_for(c, a, "sqlite", synth_keys))
@@ -229,7 +230,7 @@ static cmd_status data_exec(cmd_ctx *c, const cmd_args *a)
         json_array_append_new(cols, json_pack("{ss sI sI sf sf sf sf}", "name",
                                               d->feature_names[j], "count", (json_int_t)rows,
                                               "missing", (json_int_t)miss, "mean", mean, "sd", sd,
-                                              "min", (double)mn, "max", (double)mx));
+                                              "min", num_f32(mn), "max", num_f32(mx)));
         PUT("  %-24.24s %8zu %8zu %12.6g %12.6g %12.6g %12.6g\n", d->feature_names[j], rows, miss,
             mean, sd, (double)mn, (double)mx);
     }
@@ -279,7 +280,7 @@ static cmd_status datasets_exec(cmd_ctx *c, const cmd_args *a)
     if (!c->json && n == 0)
         cmd_result(c, NULL, "no data sets stored yet");
     if (!c->json && n > 0)
-        cmd_result(c, NULL, "  version  rows     cols  classes  hash              source");
+        cmd_result(c, NULL, "  version  rows      cols   classes  hash              source");
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_pack("{sI sI sI sI ss ss sb}", "version", (json_int_t)list[i].version,
                               "rows", (json_int_t)list[i].rows, "columns",
@@ -287,7 +288,7 @@ static cmd_status datasets_exec(cmd_ctx *c, const cmd_args *a)
                               "hash", list[i].hash, "source",
                               list[i].source ? list[i].source : "", "current",
                               list[i].version == curv);
-        cmd_result(c, o, "%s %-7lld %-8zu %-5zu %-8zu %-17s %s", list[i].version == curv ? "*" : " ",
+        cmd_result(c, o, "%s %-8lld %-9zu %-6zu %-8zu %-17s %s", list[i].version == curv ? "*" : " ",
                    (long long)list[i].version, list[i].rows, list[i].cols, list[i].nclasses,
                    list[i].hash, list[i].source ? list[i].source : "");
         store_dataset_info_clear(&list[i]);
@@ -325,7 +326,7 @@ static cmd_status head_exec(cmd_ctx *c, const cmd_args *a)
         int w = 0;
         for (size_t j = 0; j < d->cols; j++) {
             float v = d->x[i * d->cols + j];
-            json_array_append_new(xs, json_real(v));
+            json_array_append_new(xs, json_real(num_f32(v)));
             if (w >= 0 && (size_t)w < sizeof line)
                 w += snprintf(line + w, sizeof line - (size_t)w, "%12.6g ", (double)v);
         }

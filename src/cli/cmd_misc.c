@@ -7,8 +7,19 @@
 
 #include "cmd_int.h"
 
+/* "http://127.0.0.1:8000" or "http://[::1]:8000" */
+static void server_url(http_server *h, char *buf, size_t n)
+{
+    const char *addr = http_addr(h);
+    if (strchr(addr, ':'))
+        snprintf(buf, n, "http://[%s]:%d", addr, http_port(h));
+    else
+        snprintf(buf, n, "http://%s:%d", addr, http_port(h));
+}
+
 static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
 {
+    char url[128];
     cli *s = c->cli;
     if (a->npos == 1 && strcmp(a->pos[0], "stop") == 0) {
         if (!s->http)
@@ -24,12 +35,12 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
         }
         http_stats hs;
         http_get_stats(s->http, &hs);
-        cmd_result(c, json_pack("{sb ss si sI sI}", "serving", 1, "address", http_addr(s->http),
-                                "port", http_port(s->http), "requests", (json_int_t)hs.requests,
-                                "errors", (json_int_t)hs.errors),
-                   "serving on http://%s:%d (%llu requests, %llu errors)", http_addr(s->http),
-                   http_port(s->http), (unsigned long long)hs.requests,
-                   (unsigned long long)hs.errors);
+        server_url(s->http, url, sizeof url);
+        cmd_result(c, json_pack("{sb ss si ss sI sI}", "serving", 1, "address", http_addr(s->http),
+                                "port", http_port(s->http), "url", url, "requests",
+                                (json_int_t)hs.requests, "errors", (json_int_t)hs.errors),
+                   "serving on %s (%llu requests, %llu errors)", url,
+                   (unsigned long long)hs.requests, (unsigned long long)hs.errors);
         return CMD_OK;
     }
     if (s->http)
@@ -51,9 +62,10 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
         free(err);
         return st;
     }
-    cmd_result(c, json_pack("{sb ss si}", "serving", 1, "address", http_addr(s->http), "port",
-                            http_port(s->http)),
-               "serving on http://%s:%d", http_addr(s->http), http_port(s->http));
+    server_url(s->http, url, sizeof url);
+    cmd_result(c, json_pack("{sb ss si ss}", "serving", 1, "address", http_addr(s->http), "port",
+                            http_port(s->http), "url", url),
+               "serving on %s", url);
     return CMD_OK;
 }
 
@@ -149,7 +161,7 @@ static cmd_status help_exec(cmd_ctx *c, const cmd_args *a)
         json_array_append_new(arr, json_pack("{ss ss ss}", "command", ci->name, "usage",
                                              ci->usage, "summary", ci->summary));
         size_t n = strlen(text);
-        snprintf(text + n, sizeof text - n, "\n  %-9s %s", ci->name, ci->summary);
+        snprintf(text + n, sizeof text - n, "\n  %-11s %s", ci->name, ci->summary);
     }
     cmd_result(c, json_pack("{so}", "commands", arr), "%s", text);
     return CMD_OK;

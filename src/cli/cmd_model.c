@@ -7,7 +7,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <float.h>
+
 #include "cmd_int.h"
+#include "mlwb/core/num.h"
 
 void cmd_print_model(cmd_ctx *c, json_t *o)
 {
@@ -219,13 +222,13 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     for (size_t j = 0; x && j < dims; j++) {
         char *end;
         double v = strtod(a->pos[j], &end);
-        if (*end || end == a->pos[j] || !isfinite(v)) {
+        if (*end || end == a->pos[j] || !isfinite(v) || fabs(v) > FLT_MAX) {
             json_decref(in);
             st = cmd_error(c, "argument %zu ('%s'): not a finite number", j + 1, a->pos[j]);
             goto out;
         }
         x[j] = (float)v;
-        json_array_append_new(in, json_real(v));
+        json_array_append_new(in, json_real(num_f32(x[j])));
     }
     if (!x) {
         json_decref(in);
@@ -236,15 +239,16 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     float conf;
     knn_predict(m->knn, x, &label, &conf);
     const char *name = knn_class_name(m->knn, (size_t)label);
-    json_t *res = json_pack("{ss sf}", "label", name, "confidence", (double)conf);
-    char *in_s = json_dumps(in, JSON_COMPACT), *res_s = json_dumps(res, JSON_COMPACT);
+    json_t *res = json_pack("{ss sf}", "label", name, "confidence", num_f32(conf));
+    char *in_s = json_dumps(in, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *res_s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(15));
     int64_t id = eng_log_prediction(c->cli->eng, m->version, in_s, res_s, ms_since(&t0),
                                     c->origin ? c->origin : "prompt");
     free(in_s);
     free(res_s);
     json_decref(in);
     json_t *o = json_pack("{sI ss sf sI}", "id", (json_int_t)id, "label", name, "confidence",
-                          (double)conf, "model_version", (json_int_t)m->version);
+                          num_f32(conf), "model_version", (json_int_t)m->version);
     json_decref(res);
     cmd_result(c, o, "%s  (confidence %.2f, model v%lld, id %lld)", name, (double)conf,
                (long long)m->version, (long long)id);
@@ -257,6 +261,6 @@ out:
 const cmd_entry cmd_predict_entry = {
     "predict", "predict X1 X2 ...", "predict the class of one row with the active model",
     "predict X1 X2 ...\n    Classify one row of features with the active model.  Prints the\n"
-    "    label and its confidence (the share of the k neighbours' votes); the prediction is\n"
-    "    logged with an id that feedback can refer to.",
+    "    label and its confidence (the share of the k neighbours' votes).  Every\n"
+    "    prediction is logged in the store with an id, the model version and the input.",
     1, -1, NULL, predict_exec};

@@ -4,14 +4,16 @@
  * Rules: words are separated by blanks; "..." groups with \" and \\ escapes; '...'
  * groups literally; an unquoted ';' ends the command; an unquoted '#' at the start of a
  * word starts a comment to the end of the line.  Quotes may be glued to other text
- * (label="a b" is one word, label=a b).
+ * (label="a b" is one word, label=a b); a word with a quote before its first '=' is
+ * never taken as a key=value option, so "a=b.csv" is a file name.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mlwb/cli/cmd.h"
 
-int cmd_split(const char *line, char **argv, int max, const char **rest, char **err)
+int cmd_split(const char *line, char **argv, unsigned char *quoted, int max, const char **rest,
+              char **err)
 {
     const char *p = line;
     int argc = 0;
@@ -36,8 +38,10 @@ int cmd_split(const char *line, char **argv, int max, const char **rest, char **
             goto fail;
         }
         size_t n = 0;
+        int had_quote = 0, seen_eq = 0;  /* a quote before any unquoted '=' */
         while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n' && *p != ';') {
             if (*p == '"') {
+                had_quote |= !seen_eq;
                 const char *open = p++;
                 while (*p && *p != '"') {
                     if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
@@ -52,6 +56,7 @@ int cmd_split(const char *line, char **argv, int max, const char **rest, char **
                 }
                 p++;
             } else if (*p == '\'') {
+                had_quote |= !seen_eq;
                 const char *open = p++;
                 while (*p && *p != '\'')
                     w[n++] = *p++;
@@ -63,10 +68,13 @@ int cmd_split(const char *line, char **argv, int max, const char **rest, char **
                 }
                 p++;
             } else {
+                seen_eq |= *p == '=';
                 w[n++] = *p++;
             }
         }
         w[n] = 0;
+        if (quoted)
+            quoted[argc] = (unsigned char)had_quote;
         argv[argc++] = w;
     }
     return argc;

@@ -546,7 +546,7 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     engine *e = t->e;
     ds *d = eng_dataset(e);
     if (!d)
-        return err_set(err, MLWB_ERR_STATE, "no data loaded: run 'load' first");
+        return err_set(err, MLWB_ERR_STATE, "no data loaded: try 'load sample iris'");
     mlwb_status rc = MLWB_OK;
     knn_model *knn = NULL;
     ds *train = NULL, *test = NULL;

@@ -28,6 +28,7 @@ struct job {
     void (*arg_free)(void *);
     atomic_int state;
     atomic_int cancel;
+    atomic_int reported;
     atomic_long refs;
     pthread_mutex_t mu;   /* guards progress, phase, result, error */
     double fraction;
@@ -231,6 +232,7 @@ int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64
     j->tag = tag;
     atomic_init(&j->state, JOB_QUEUED);
     atomic_init(&j->cancel, 0);
+    atomic_init(&j->reported, 0);
     atomic_init(&j->refs, 1);
     pthread_mutex_init(&j->mu, NULL);
     snprintf(j->phase, sizeof j->phase, "queued");
@@ -309,6 +311,11 @@ int job_cancel(job_pool *p, int64_t id)
 
 int64_t job_id(const job *j) { return j->id; }
 int64_t job_tag(const job *j) { return j->tag; }
+
+int job_claim_report(job *j)
+{
+    return finished(j) && atomic_exchange(&j->reported, 1) == 0;
+}
 
 int job_finished(job_pool *p, int64_t id)
 {

@@ -199,6 +199,7 @@ static void run_script(tui_state *t, const char *path)
     cmd_ctx sc = t->ctx;
     sc.file = path;
     sc.origin = "script";
+    sc.wait = 1;  /* a script's lines run in order: predict after train */
     note(t, TUI_LOG_INFO, "running %s", path);
     tui_view_flush(t);
     char *line = NULL;

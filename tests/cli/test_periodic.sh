@@ -40,5 +40,5 @@ wait $pid
 check_eq sigterm-status $? 0
 check_eq no-version-from-failure "$(grep -c 'data v3' "$log")" 0
 out=$($MLWB --db "$db" -c 'datasets; data')
-check_contains two-versions "$out" "* 2       151"
+check_contains two-versions "$out" "* 2        151 "
 check_contains current-after-restart "$out" "data v2: csv $f"

@@ -149,33 +149,43 @@ static void lexer(void **state)
     char *argv[16];
     const char *rest;
     char *err = NULL;
-    int n = cmd_split("  load csv \"my file.csv\" label='a b';  train knn k=5 # note", argv, 16,
-                      &rest, &err);
+    unsigned char quoted[16];
+    int n = cmd_split("  load csv \"my file.csv\" label='a b';  train knn k=5 # note", argv,
+                      quoted, 16, &rest, &err);
     assert_int_equal(n, 4);
+    assert_int_equal(quoted[1], 0);
+    assert_int_equal(quoted[2], 1);
+    assert_int_equal(quoted[3], 0);  /* label='a b': the quote comes after the '=' */
     assert_string_equal(argv[2], "my file.csv");
     assert_string_equal(argv[3], "label=a b");
     for (int i = 0; i < n; i++)
         free(argv[i]);
     assert_non_null(rest);
-    n = cmd_split(rest, argv, 16, &rest, &err);
+    n = cmd_split(rest, argv, NULL, 16, &rest, &err);
     assert_int_equal(n, 3);
     assert_string_equal(argv[2], "k=5");
     assert_null(rest);
     for (int i = 0; i < n; i++)
         free(argv[i]);
-    n = cmd_split("# only a comment", argv, 16, &rest, &err);
+    n = cmd_split("# only a comment", argv, NULL, 16, &rest, &err);
     assert_int_equal(n, 0);
-    n = cmd_split("say \"a \\\"quoted\\\" word\"", argv, 16, &rest, &err);
+    n = cmd_split("say \"a \\\"quoted\\\" word\"", argv, NULL, 16, &rest, &err);
     assert_int_equal(n, 2);
     assert_string_equal(argv[1], "a \"quoted\" word");
     free(argv[0]);
     free(argv[1]);
-    n = cmd_split("load csv \"open", argv, 16, &rest, &err);
+    n = cmd_split("load csv \"open", argv, NULL, 16, &rest, &err);
     assert_int_equal(n, -1);
     assert_string_equal(err, "column 10: unterminated \" quote");
     free(err);
     err = NULL;
-    n = cmd_split("a b c d", argv, 3, &rest, &err);
+    n = cmd_split("load csv \"a=b.csv\"", argv, quoted, 16, &rest, &err);
+    assert_int_equal(n, 3);
+    assert_int_equal(quoted[2], 1);  /* a file name, not an option */
+    assert_string_equal(argv[2], "a=b.csv");
+    for (int i = 0; i < n; i++)
+        free(argv[i]);
+    n = cmd_split("a b c d", argv, NULL, 3, &rest, &err);
     assert_int_equal(n, -1);
     assert_string_equal(err, "too many words (at most 3)");
     free(err);

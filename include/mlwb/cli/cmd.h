@@ -55,7 +55,8 @@ typedef enum cmd_status { CMD_OK = 0, CMD_ERROR = 1, CMD_QUIT = 2 } cmd_status;
  * at the first failing command of the line. */
 cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail);
 
-/* Report a finished job the way its command would have (TUI: after EV_JOB_DONE). */
+/* Report a finished job the way its command would have (TUI: after EV_JOB_DONE).  A job
+ * is reported once: a second call does nothing. */
 cmd_status cmd_report_job(cmd_ctx *c, job *j);
 
 /* For handlers. */
@@ -74,7 +75,10 @@ const cmd_info *cmd_info_at(size_t i);  /* NULL past the end */
 /* Split a line into words (quotes "..." and '...' group; ';' ends a command; '#'
  * starts a comment).  Exposed for tests.  Returns the number of words in the first
  * command and sets *rest to the text after its ';' (NULL at the end); words are
- * malloc'd into argv (max entries); on a lexical error returns -1 with *err set. */
-int cmd_split(const char *line, char **argv, int max, const char **rest, char **err);
+ * malloc'd into argv (max entries); quoted[i] (if not NULL) is 1 when word i has a
+ * quote before any unquoted '=' (such a word is never a key=value option).  On a lexical error returns
+ * -1 with *err set. */
+int cmd_split(const char *line, char **argv, unsigned char *quoted, int max, const char **rest,
+              char **err);
 
 #endif

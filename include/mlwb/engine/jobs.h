@@ -45,6 +45,10 @@ int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, v
 int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64_t tag,
                           job_fn fn, void *arg, void (*arg_free)(void *));
 int64_t job_tag(const job *j);
+/* 1 the first time it is called for a finished job, 0 after that: whoever reports a
+ * job's outcome claims it first, so it is reported once (by a waiting script or by the
+ * event loop, whichever comes first). */
+int job_claim_report(job *j);
 /* 1 when the job has finished (done, failed or cancelled); 0 when unknown or running. */
 int job_finished(job_pool *p, int64_t id);
 
