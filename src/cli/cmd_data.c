@@ -15,9 +15,10 @@
 void cmd_print_dataset(cmd_ctx *c, json_t *o, const char *verb)
 {
     int is_new = json_is_true(json_object_get(o, "new")) || !json_object_get(o, "new");
+    int changed = json_is_true(json_object_get(o, "changed"));
     cmd_result(c, o, "data v%lld %s: %lld rows x %lld columns, %lld classes (%s) hash %s",
                (long long)json_integer_value(json_object_get(o, "version")),
-               is_new ? verb : "unchanged",
+               is_new ? verb : changed ? "current again (same content as before)" : "unchanged",
                (long long)json_integer_value(json_object_get(o, "rows")),
                (long long)json_integer_value(json_object_get(o, "columns")),
                (long long)json_integer_value(json_object_get(o, "classes")),

@@ -421,15 +421,17 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
     d->version = version;
     d->loaded_at = now();
     json_t *r = eng_dataset_json(d);
-    json_object_set_new(r, "new", json_boolean(is_new));
     ds *cur = eng_dataset(e);
     int same = cur && cur->version == version;
     ds_release(&cur);
+    json_object_set_new(r, "new", json_boolean(is_new));
+    json_object_set_new(r, "changed", json_boolean(!same));
     if (!same)  /* an unchanged reload keeps the data set in memory as it is */
         set_dataset(e, d);
     else
         ds_release(&d);
-    ev_post(e->events, EV_DATASET, job_id(j), version, 1, is_new ? "new" : "unchanged");
+    ev_post(e->events, EV_DATASET, job_id(j), version, 1,
+            is_new ? "new" : same ? "unchanged" : "current");
     *result = r;
     return MLWB_OK;
 }

@@ -88,6 +88,9 @@ static const char *const migrations[] = {
     "  label TEXT,"
     "  created REAL"
     ");",
+    /* 1 -> 2: data sets are found by content (a load of known content makes no new
+     * version, whichever version holds it). */
+    "CREATE INDEX datasets_hash ON datasets(hash);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -431,6 +434,14 @@ static mlwb_status schema_encode(const ds *d, char **out, char **err)
     json_object_set_new(root, "label", label);
     json_object_set_new(root, "classes", cls);
     feat = cls = label = NULL;
+    if (d->col_missing) {
+        json_t *miss = json_array();
+        for (size_t j = 0; miss && j < d->cols; j++)
+            json_array_append_new(miss, json_integer((json_int_t)d->col_missing[j]));
+        json_object_set_new(root, "missing", miss);
+    }
+    if (d->rows_dropped)
+        json_object_set_new(root, "rows_dropped", json_integer((json_int_t)d->rows_dropped));
     if (!(*out = json_dumps(root, JSON_COMPACT)))
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
 done:
@@ -484,8 +495,23 @@ static mlwb_status schema_decode(ds *d, const char *text, char **err)
     if ((rc = names_decode(feat, d->feature_names, d->cols, "feature", err)) != MLWB_OK ||
         (rc = names_decode(cls, d->class_names, d->nclasses, "class", err)) != MLWB_OK)
         goto done;
-    if (json_is_string(label) && !(d->label_name = strdup(json_string_value(label))))
+    if (json_is_string(label) && !(d->label_name = strdup(json_string_value(label)))) {
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const json_t *miss = json_object_get(root, "missing");
+    if (json_is_array(miss) && json_array_size(miss) == d->cols && d->cols > 0) {
+        if (!(d->col_missing = calloc(d->cols, sizeof *d->col_missing))) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t j = 0; j < d->cols; j++) {
+            json_int_t m = json_integer_value(json_array_get(miss, j));
+            d->col_missing[j] = m > 0 ? (size_t)m : 0;
+        }
+    }
+    json_int_t dropped = json_integer_value(json_object_get(root, "rows_dropped"));
+    d->rows_dropped = dropped > 0 ? (size_t)dropped : 0;
 done:
     json_decref(root);
     return rc;
@@ -536,14 +562,13 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
 
     if ((rc = tx_begin(st, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = prep(st, "SELECT version, hash FROM datasets ORDER BY version DESC LIMIT 1", &s,
-                   what, err)) != MLWB_OK)
+    if ((rc = prep(st, "SELECT version FROM datasets WHERE hash = ?1 ORDER BY version DESC LIMIT 1",
+                   &s, what, err)) != MLWB_OK)
         goto done;
+    sqlite3_bind_text(s, 1, d->hash, -1, SQLITE_STATIC);
     int r = sqlite3_step(s);
     if (r == SQLITE_ROW) {
-        const char *h = (const char *)sqlite3_column_text(s, 1);
-        if (h && strcmp(h, d->hash) == 0)
-            v = sqlite3_column_int64(s, 0);
+        v = sqlite3_column_int64(s, 0);
     } else if (r != SQLITE_DONE) {
         rc = db_fail(st, err, what);
         goto done;

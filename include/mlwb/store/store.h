@@ -35,7 +35,7 @@ typedef struct store_dataset_info {
     double created;  /* seconds since the epoch */
 } store_dataset_info;
 
-/* Store d as a new version (unless a version with the same hash is the newest, in which
+/* Store d as a new version (unless a stored version has the same content hash, in which
  * case *version gets that one and *is_new 0) and make it the current data set.
  * d->version is NOT modified (data sets are immutable once shared): the caller sets it
  * on its own copy before sharing.  is_new may be NULL. */
