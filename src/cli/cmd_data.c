@@ -52,24 +52,6 @@ static cmd_status only_for(cmd_ctx *c, const cmd_args *a, const char *src, const
     return CMD_OK;
 }
 
-static cmd_status parse_csv_opts(cmd_ctx *c, const cmd_args *a, csv_opts *o)
-{
-    const char *sep = cmd_opt(a, "sep");
-    if (sep) {
-        if (strcmp(sep, "tab") == 0 || strcmp(sep, "\\t") == 0)
-            o->sep = '\t';
-        else if (strcmp(sep, "comma") == 0)
-            o->sep = ',';
-        else if (strcmp(sep, "semicolon") == 0)
-            o->sep = ';';
-        else if (strlen(sep) == 1 && sep[0] != '"' && sep[0] != '\n' && sep[0] != '\r')
-            o->sep = sep[0];
-        else
-            return cmd_error(c, "sep=%s: expected one character, or tab, comma, semicolon", sep);
-    }
-    return cmd_csv_extra(c, a, o);
-}
-
 static cmd_status parse_synth(cmd_ctx *c, const cmd_args *a, synth_blobs_opts *o)
 {
     long n = 0, d = 0, classes = 0, seed = 1;
@@ -102,13 +84,13 @@ static cmd_status load_exec(cmd_ctx *c, const cmd_args *a)
         if (a->npos != 2)
             return cmd_error(c, "wrong arguments; usage: load sample NAME");
         req.source = LOAD_SAMPLE;
-        if (only_for(c, a, "sample", synth_keys) || parse_csv_opts(c, a, &req.csv))
+        if (only_for(c, a, "sample", synth_keys) || cmd_csv_opts(c, a, &req.csv))
             return CMD_ERROR;
     } else if (strcmp(src, "csv") == 0) {
         if (a->npos != 2)
             return cmd_error(c, "wrong arguments; usage: load csv PATH [label=COL] [sep=C] [missing=error|drop|mean] [ignore=COL,...] [every=DURATION]");
         req.source = LOAD_CSV;
-        if (only_for(c, a, "csv", synth_keys) || parse_csv_opts(c, a, &req.csv))
+        if (only_for(c, a, "csv", synth_keys) || cmd_csv_opts(c, a, &req.csv))
             return CMD_ERROR;
     } else if (strcmp(src, "synth") == 0) {
         if (a->npos != 2 || strcmp(a->pos[1], "blobs") != 0)
@@ -215,7 +197,8 @@ static cmd_status data_exec(cmd_ctx *c, const cmd_args *a)
     PUT("data v%lld: %s%s\n  %zu rows x %zu features", (long long)d->version,
         d->source ? d->source : "", when, d->rows, d->cols);
     if (d->rows_dropped)
-        PUT(" (%zu rows dropped for missing values)", d->rows_dropped);
+        PUT(" (%zu row%s dropped for missing values)", d->rows_dropped,
+            d->rows_dropped == 1 ? "" : "s");
     PUT(", hash %s\n", d->hash);
     PUT("  %-24s %8s %8s %12s %12s %12s %12s\n", "feature", "count", "missing", "mean", "sd",
         "min", "max");

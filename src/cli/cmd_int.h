@@ -43,8 +43,8 @@ int cmd_parse_double(const char *s, double *v);
 /* "500ms", "30s", "5m", "1h", "2d", or a plain number of seconds; 0 on success. */
 int cmd_parse_duration(const char *s, int64_t *ms);
 
-/* The CSV options beyond sep= (missing=, ignore=): see cmd_data.c. */
-cmd_status cmd_csv_extra(cmd_ctx *c, const cmd_args *a, csv_opts *o);
+/* The CSV options of load (sep=, missing=, ignore=) into o. */
+cmd_status cmd_csv_opts(cmd_ctx *c, const cmd_args *a, csv_opts *o);
 
 /* Submit-and-report for job commands: waits when c->wait, else says it was queued. */
 cmd_status cmd_job_started(cmd_ctx *c, int64_t id);

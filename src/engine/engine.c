@@ -347,13 +347,16 @@ static load_job *load_job_new(engine *e, const eng_load_req *req)
     l->path = req->path ? strdup(req->path) : NULL;
     l->label = req->label ? strdup(req->label) : NULL;
     l->sql = req->sql ? strdup(req->sql) : NULL;
-    if ((req->path && !l->path) || (req->label && !l->label) || (req->sql && !l->sql)) {
+    l->ignore = req->csv.ignore ? strdup(req->csv.ignore) : NULL;
+    if ((req->path && !l->path) || (req->label && !l->label) || (req->sql && !l->sql) ||
+        (req->csv.ignore && !l->ignore)) {
         load_job_free(l);
         return NULL;
     }
     l->req.path = l->path;
     l->req.label = l->label;
     l->req.sql = l->sql;
+    l->req.csv.ignore = l->ignore;
     return l;
 }
 
@@ -370,12 +373,21 @@ static int job_cancel_hook(void *j)
     return job_cancelled(j);
 }
 
+static void load_progress_hook(void *j, double fraction)
+{
+    job_set_progress(j, 0.8 * fraction, "parsing");
+}
+
 static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char **err)
 {
     load_job *l = arg;
     engine *e = l->e;
     csv_opts o = l->req.csv;
     o.label = l->req.label;
+    o.cancelled = job_cancel_hook;
+    o.cancel_ud = j;
+    o.progress = load_progress_hook;
+    o.progress_ud = j;
     ds *d = NULL;
     mlwb_status rc = MLWB_OK;
     job_set_progress(j, 0, "reading");
