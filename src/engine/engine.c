@@ -53,6 +53,10 @@ struct engine {
     double holdout;
     unsigned long holdout_seed;
     sched *sched;
+    /* Held across "the store says version V is active" and "the registry serves V", so
+     * a training that publishes and a `use` that rolls back cannot interleave and leave
+     * the two disagreeing. */
+    pthread_mutex_t publish_mu;
 
     /* prediction log */
     pthread_mutex_t plog_mu;
@@ -61,7 +65,8 @@ struct engine {
     size_t plog_n;
     int plog_stop;
     pthread_t plog_thread;
-    int plog_started;
+    int plog_started;    /* the writer thread exists (join it) */
+    int plog_accepting;  /* rows are taken (under plog_mu) */
     atomic_llong next_prediction_id;
     atomic_uint_fast64_t plog_dropped;
 };
@@ -105,6 +110,16 @@ static void *plog_main(void *arg)
     }
     plog_row *batch = malloc(PLOG_CAP * sizeof *batch);
     store_prediction *rows = malloc(PLOG_CAP * sizeof *rows);
+    if (!batch || !rows) {  /* cannot log: say so, and let requests drop and count */
+        ev_postf(e->events, EV_LOG, 0, 0, "prediction log: out of memory; predictions are not logged");
+        free(batch);
+        free(rows);
+        store_close(&st);
+        pthread_mutex_lock(&e->plog_mu);
+        e->plog_accepting = 0;
+        pthread_mutex_unlock(&e->plog_mu);
+        return NULL;
+    }
     pthread_mutex_lock(&e->plog_mu);
     for (;;) {
         while (!e->plog_n && !e->plog_stop)
@@ -141,7 +156,7 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
     char *in = strdup(input_json ? input_json : "null");
     char *outj = strdup(output_json ? output_json : "null");
     pthread_mutex_lock(&e->plog_mu);
-    if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_started) {
+    if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_accepting) {
         pthread_mutex_unlock(&e->plog_mu);
         free(in);
         free(outj);
@@ -195,10 +210,16 @@ out:
 mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
 {
     *out = NULL;
+    if (!cfg->db_path || !*cfg->db_path || strcmp(cfg->db_path, ":memory:") == 0 ||
+        strncmp(cfg->db_path, "file:", 5) == 0)
+        return err_set(err, MLWB_ERR_INVALID,
+                       "--db '%s': the store must be a file path (every thread opens it)",
+                       cfg->db_path ? cfg->db_path : "");
     engine *e = calloc(1, sizeof *e);
     if (!e)
         return err_set(err, MLWB_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&e->ds_mu, NULL);
+    pthread_mutex_init(&e->publish_mu, NULL);
     pthread_mutex_init(&e->plog_mu, NULL);
     pthread_cond_init(&e->plog_cv, NULL);
     atomic_init(&e->next_prediction_id, 1);
@@ -247,8 +268,11 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
         goto fail;
     atomic_store(&e->next_prediction_id, maxid + 1);
 
+    e->plog_accepting = 1;
     if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)
         e->plog_started = 1;
+    else
+        e->plog_accepting = 0;
     /* One worker keeps jobs in submission order (see the design note). */
     e->jobs = job_pool_new(1, e->db_path, e->events);
     if (!e->jobs) {
@@ -292,6 +316,7 @@ void eng_close(engine **pe)
     pthread_cond_destroy(&e->plog_cv);
     pthread_mutex_destroy(&e->plog_mu);
     pthread_mutex_destroy(&e->ds_mu);
+    pthread_mutex_destroy(&e->publish_mu);
     free(e->db_path);
     free(e);
 }
@@ -532,6 +557,7 @@ int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_m
 typedef struct train_job {
     engine *e;
     eng_train_req req;
+    int64_t last_dataset;  /* schedules: the data set version the last run trained on */
 } train_job;
 
 /* Accuracy of a fitted model on a test set. */
@@ -622,15 +648,21 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
                              .train_seconds = secs, .active = 1};
     snprintf(info.kind, sizeof info.kind, "knn");
     int64_t version = 0;
-    if ((rc = store_put_model(st, &info, blob, len, 1, &version, err)) != MLWB_OK)
-        goto out;
-    mdl *m = mdl_new(version, "knn", knn, params, metrics, d->version, info.created);
+    mdl *m = mdl_new(0, "knn", knn, params, metrics, d->version, info.created);
     if (!m) {
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
         goto out;
     }
     knn = NULL;  /* owned by m */
+    pthread_mutex_lock(&e->publish_mu);
+    if ((rc = store_put_model(st, &info, blob, len, 1, &version, err)) != MLWB_OK) {
+        pthread_mutex_unlock(&e->publish_mu);
+        mdl_release(&m);
+        goto out;
+    }
+    m->version = version;  /* not shared yet: set before the publish */
     reg_publish(e->reg, m);
+    pthread_mutex_unlock(&e->publish_mu);
     ev_post(e->events, EV_MODEL, job_id(j), version, 1, "published");
     *result = json_pack("{sI ss sb s{si} sO sI sf}", "version", (json_int_t)version, "kind",
                         "knn", "active", 1, "params", "k", t->req.knn.k, "metrics", mj,
@@ -680,10 +712,20 @@ int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
     return submit_train(e, req, 0, err);
 }
 
+/* A scheduled retrain runs only when the current data set is not the one it last
+ * trained on: the same data and parameters would make the same model again. */
 static int64_t fire_train(void *arg, int64_t sched_id, char **err)
 {
     train_job *t = arg;
-    return submit_train(t->e, &t->req, sched_id, err);
+    ds *d = eng_dataset(t->e);
+    int64_t v = d ? d->version : 0;
+    ds_release(&d);
+    if (v != 0 && v == t->last_dataset)
+        return 0;
+    int64_t id = submit_train(t->e, &t->req, sched_id, err);
+    if (id)
+        t->last_dataset = v;
+    return id;
 }
 
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
@@ -745,11 +787,14 @@ mlwb_status eng_use_model(engine *e, int64_t version, char **err)
     mlwb_status rc = load_model_version(e->st, version, &m, err);
     if (rc)
         return rc;
+    pthread_mutex_lock(&e->publish_mu);
     if ((rc = store_set_active_model(e->st, version, err)) != MLWB_OK) {
+        pthread_mutex_unlock(&e->publish_mu);
         mdl_release(&m);
         return rc;
     }
     reg_publish(e->reg, m);
+    pthread_mutex_unlock(&e->publish_mu);
     ev_post(e->events, EV_MODEL, 0, version, 1, "activated");
     return MLWB_OK;
 }

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#define JOBS_KEPT 256  /* finished jobs remembered for `jobs` */
+
 struct job {
     int64_t id;
     int64_t tag;
@@ -208,6 +210,27 @@ void job_pool_free(job_pool **pp)
     free(p);
 }
 
+static int finished(const job *j);
+
+/* Forget the oldest finished jobs, keeping JOBS_KEPT of them and every unfinished one
+ * (schedules would otherwise grow the list forever).  Lock held. */
+static void prune(job_pool *p)
+{
+    size_t done = 0;
+    for (size_t i = 0; i < p->nall; i++)
+        done += finished(p->all[i]);
+    size_t drop = done > JOBS_KEPT ? done - JOBS_KEPT : 0, k = 0;
+    for (size_t i = 0; i < p->nall; i++) {
+        if (drop && finished(p->all[i])) {
+            job_release(&p->all[i]);
+            drop--;
+            continue;
+        }
+        p->all[k++] = p->all[i];
+    }
+    p->nall = k;
+}
+
 int64_t job_submit(job_pool *p, const char *kind, const char *desc, job_fn fn, void *arg,
                    void (*arg_free)(void *))
 {
@@ -237,6 +260,8 @@ int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64
     pthread_mutex_init(&j->mu, NULL);
     snprintf(j->phase, sizeof j->phase, "queued");
     pthread_mutex_lock(&p->mu);
+    if (p->nall >= JOBS_KEPT * 2)
+        prune(p);
     if (p->nall == p->capall) {
         size_t c = p->capall ? p->capall * 2 : 16;
         job **a = realloc(p->all, c * sizeof *a);

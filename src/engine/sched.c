@@ -105,18 +105,19 @@ static void *sched_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         char *err = NULL;
         int64_t jid = fire(farg, id, &err);
-        if (!jid) {
-            ev_postf(s->events, EV_LOG, 0, 0, "schedule %lld: %s", (long long)id,
-                     err ? err : "could not start");
-        }
+        int failed = !jid && err;  /* 0 without a message: nothing to do this time */
+        if (failed)
+            ev_postf(s->events, EV_LOG, 0, 0, "schedule %lld: %s", (long long)id, err);
         free(err);
         pthread_mutex_lock(&s->mu);
         due->firing = 0;
         if (jid) {
             due->last_job = jid;
             due->runs++;
-        } else {
+        } else if (failed) {
             due->failures++;
+        } else {
+            due->skipped++;
         }
         pthread_cond_broadcast(&s->fired_cv);
     }

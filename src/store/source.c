@@ -15,6 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct cancel_hook {
+    int (*cancelled)(void *);
+    void *ud;
+} cancel_hook;
+
+/* SQLite calls this every few thousand virtual-machine steps, so a query that computes
+ * for long without returning rows can still be cancelled. */
+static int query_progress(void *arg)
+{
+    cancel_hook *h = arg;
+    return h->cancelled && h->cancelled(h->ud);
+}
+
 static int parse_text_number(const unsigned char *t, double *v)
 {
     char *end;
@@ -45,6 +58,9 @@ mlwb_status store_query_dataset(const char *path, const char *sql, const char *l
         goto out;
     }
     sqlite3_busy_timeout(db, 5000);
+    cancel_hook hook = {cancelled, cancel_ud};
+    if (cancelled)
+        sqlite3_progress_handler(db, 10000, query_progress, &hook);
     if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {
         st = err_set(err, MLWB_ERR_PARSE, "%s: SQL error: %s", path, sqlite3_errmsg(db));
         goto out;
@@ -132,6 +148,10 @@ mlwb_status store_query_dataset(const char *path, const char *sql, const char *l
             st = MLWB_ERR_CANCELLED;
             goto out;
         }
+    }
+    if (rc == SQLITE_INTERRUPT && cancelled && cancelled(cancel_ud)) {
+        st = MLWB_ERR_CANCELLED;
+        goto out;
     }
     if (rc != SQLITE_DONE) {
         st = err_set(err, MLWB_ERR_IO, "%s: SQL error at row %zu: %s", path, rows + 1,

@@ -9,7 +9,8 @@
  * connection (the store is one connection per thread) and passes it to the job.
  *
  * Completion posts EV_JOB_DONE on the event queue.  job_wait blocks the caller until a
- * job has finished.  Jobs are kept (for `jobs`) after they finish.
+ * job has finished.  The newest 256 finished jobs are kept (for `jobs`); older ones are
+ * forgotten (job_get returns NULL for them).
  *
  * Ownership: job_get returns a reference released with job_release.  The result
  * object belongs to the job; callers that keep it take their own json_incref.

@@ -3,7 +3,8 @@
  *
  * One scheduler thread sleeps until the earliest due schedule, then calls its `fire`
  * function, which submits a job and returns its id.  A schedule whose previous job is
- * still queued or running when it is due is skipped and counted, never piled up.  A
+ * still queued or running when it is due is skipped and counted, never piled up (so is
+ * a run whose fire finds nothing to do, e.g. a retrain with no new data).  A
  * fire that fails (returns 0) is counted and logged as an event; the schedule keeps
  * its period.
  *
@@ -21,7 +22,8 @@
 
 typedef struct sched sched;
 
-/* Submit one run; return the job id, or 0 with *err set. */
+/* Submit one run; return the job id, or 0 with *err set when it cannot start, or 0
+ * with *err NULL when there is nothing to do this time (counted as skipped). */
 typedef int64_t (*sched_fire_fn)(void *arg, int64_t sched_id, char **err);
 
 sched *sched_new(job_pool *jobs, ev_queue *events);
