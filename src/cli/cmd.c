@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd_int.h"
+#include "mlwb/core/text.h"
 
 static const cmd_entry *const table[] = {
     &cmd_load_entry,   &cmd_data_entry,      &cmd_head_entry,       &cmd_datasets_entry,
@@ -89,6 +90,8 @@ void cmd_result(cmd_ctx *c, json_t *obj, const char *fmt, ...)
         char *s = obj ? json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
         if (s)
             c->sink.result(c->sink.ud, s);
+        else if (fmt)  /* never lose a result silently */
+            c->sink.error(c->sink.ud, "{\"error\":\"a result could not be written as JSON\"}");
         free(s);
     } else if (fmt) {
         char small[1024], *buf = small;
@@ -116,16 +119,20 @@ cmd_status cmd_error(cmd_ctx *c, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     if (c->json) {
-        json_t *o = json_pack("{ss}", "error", msg);
+        char *m = text_utf8(msg), *f = c->file ? text_utf8(c->file) : NULL;
+        json_t *o = json_object();
+        json_object_set_new(o, "error", json_string(m ? m : "error"));
         if (c->cmd)
             json_object_set_new(o, "command", json_string(c->cmd));
-        if (c->file) {
-            json_object_set_new(o, "file", json_string(c->file));
+        if (f) {
+            json_object_set_new(o, "file", json_string(f));
             json_object_set_new(o, "line", json_integer(c->line));
         }
         char *s = json_dumps(o, JSON_COMPACT);
-        c->sink.error(c->sink.ud, s ? s : msg);
+        c->sink.error(c->sink.ud, s ? s : "{\"error\":\"out of memory\"}");
         free(s);
+        free(m);
+        free(f);
         json_decref(o);
     } else {
         char out[4096 + 600 + 64];

@@ -9,6 +9,7 @@
 #include "cmd_int.h"
 #include "mlwb/core/num.h"
 #include "mlwb/core/samples.h"
+#include "mlwb/core/text.h"
 
 #include <gsl/gsl_statistics_float.h>
 
@@ -266,12 +267,13 @@ static cmd_status datasets_exec(cmd_ctx *c, const cmd_args *a)
     if (!c->json && n > 0)
         cmd_result(c, NULL, "  version  rows      cols   classes  hash              source");
     for (size_t i = 0; i < n; i++) {
+        char *src = text_utf8(list[i].source ? list[i].source : "");
         json_t *o = json_pack("{sI sI sI sI ss ss sb}", "version", (json_int_t)list[i].version,
                               "rows", (json_int_t)list[i].rows, "columns",
                               (json_int_t)list[i].cols, "classes", (json_int_t)list[i].nclasses,
-                              "hash", list[i].hash, "source",
-                              list[i].source ? list[i].source : "", "current",
+                              "hash", list[i].hash, "source", src ? src : "", "current",
                               list[i].version == curv);
+        free(src);
         cmd_result(c, o, "%s %-8lld %-9zu %-6zu %-8zu %-17s %s", list[i].version == curv ? "*" : " ",
                    (long long)list[i].version, list[i].rows, list[i].cols, list[i].nclasses,
                    list[i].hash, list[i].source ? list[i].source : "");

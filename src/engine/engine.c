@@ -30,6 +30,7 @@
 #include "mlwb/core/csv.h"
 #include "mlwb/core/parfor.h"
 #include "mlwb/core/samples.h"
+#include "mlwb/core/text.h"
 #include "mlwb/store/source.h"
 
 #define PLOG_CAP 8192
@@ -387,10 +388,12 @@ static load_job *load_job_new(engine *e, const eng_load_req *req)
 
 json_t *eng_dataset_json(const ds *d)
 {
-    return json_pack("{sI sI sI sI ss ss}", "version", (json_int_t)d->version, "rows",
-                     (json_int_t)d->rows, "columns", (json_int_t)d->cols, "classes",
-                     (json_int_t)d->nclasses, "hash", d->hash, "source",
-                     d->source ? d->source : "");
+    char *src = text_utf8(d->source ? d->source : "");  /* a path may not be UTF-8 */
+    json_t *o = json_pack("{sI sI sI sI ss ss}", "version", (json_int_t)d->version, "rows",
+                          (json_int_t)d->rows, "columns", (json_int_t)d->cols, "classes",
+                          (json_int_t)d->nclasses, "hash", d->hash, "source", src ? src : "");
+    free(src);
+    return o;
 }
 
 static int job_cancel_hook(void *j)
