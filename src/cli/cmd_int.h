@@ -68,4 +68,8 @@ void cmd_print_model(cmd_ctx *c, json_t *obj);
 
 const cmd_entry *cmd_lookup(const char *name, char **err);
 
+/* A k-curve ({"points": [{"k", "mean", "sd"}, ...], "best_k"}) as an ASCII chart
+ * (malloc'd text), or NULL. */
+char *cmd_chart_curve(json_t *curve);
+
 #endif

@@ -247,8 +247,12 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     free(in_s);
     free(res_s);
     json_decref(in);
-    json_t *o = json_pack("{sI ss sf sI}", "id", (json_int_t)id, "label", name, "confidence",
-                          num_f32(conf), "model_version", (json_int_t)m->version);
+    json_t *o = json_object();
+    if (id > 0)  /* 0: the log was full and the prediction was not logged */
+        json_object_set_new(o, "id", json_integer(id));
+    json_object_set_new(o, "label", json_string(name));
+    json_object_set_new(o, "confidence", json_real(num_f32(conf)));
+    json_object_set_new(o, "model_version", json_integer(m->version));
     json_decref(res);
     cmd_result(c, o, "%s  (confidence %.2f, model v%lld, id %lld)", name, (double)conf,
                (long long)m->version, (long long)id);

@@ -12,9 +12,11 @@
  *    serving, untouched.
  *  - Prediction log: a bounded ring of pending rows under a mutex; one writer thread
  *    wakes on a condition variable, takes everything pending and writes it in one
- *    transaction on its own store connection.  A full ring drops the new row and counts
- *    it; a request never waits for the store.  Ids come from an atomic counter that
- *    starts above the store's largest id.
+ *    transaction on its own store connection, retrying a batch while another process
+ *    holds the write lock.  A full ring drops the new row and counts it; a request
+ *    never waits for the store.  Ids come from blocks reserved in the store
+ *    (store_reserve_ids), so processes sharing a store never hand out the same id; the
+ *    writer reserves the next block when half of the current one is used.
  */
 #include "mlwb/engine/engine.h"
 
@@ -34,6 +36,7 @@
 #include "mlwb/store/source.h"
 
 #define PLOG_CAP 8192
+#define ID_BLOCK 4096  /* prediction ids reserved at a time */
 
 typedef struct plog_row {
     int64_t id, model_version;
@@ -68,7 +71,12 @@ struct engine {
     pthread_t plog_thread;
     int plog_started;    /* the writer thread exists (join it) */
     int plog_accepting;  /* rows are taken (under plog_mu) */
-    atomic_llong next_prediction_id;
+    /* Prediction ids come from blocks reserved in the store (unique across every
+     * process on the store); under plog_mu.  The writer reserves the next block ahead,
+     * when half of the current one is used, so a request never waits for the store. */
+    int64_t id_next, id_end;     /* the current block [id_next, id_end) */
+    int64_t nb_first, nb_end;    /* the block reserved ahead, or 0 */
+    int need_block;
     atomic_uint_fast64_t plog_dropped;
 };
 
@@ -123,8 +131,25 @@ static void *plog_main(void *arg)
     }
     pthread_mutex_lock(&e->plog_mu);
     for (;;) {
-        while (!e->plog_n && !e->plog_stop)
+        while (!e->plog_n && !e->need_block && !e->plog_stop)
             pthread_cond_wait(&e->plog_cv, &e->plog_mu);
+        if (e->need_block && st) {  /* reserve the next block of ids ahead of need */
+            e->need_block = 0;
+            pthread_mutex_unlock(&e->plog_mu);
+            int64_t first = 0;
+            mlwb_status rc = store_reserve_ids(st, "prediction", ID_BLOCK, &first, &err);
+            pthread_mutex_lock(&e->plog_mu);
+            if (rc == MLWB_OK) {
+                e->nb_first = first;
+                e->nb_end = first + ID_BLOCK;
+            } else {
+                ev_postf(e->events, EV_LOG, 0, 0, "prediction ids: %s", err);
+                free(err);
+                err = NULL;
+            }
+            continue;
+        }
+        e->need_block = 0;
         if (!e->plog_n && e->plog_stop)
             break;
         size_t n = e->plog_n;
@@ -135,8 +160,20 @@ static void *plog_main(void *arg)
             rows[i] = (store_prediction){batch[i].id, batch[i].model_version, batch[i].input,
                                          batch[i].output, batch[i].latency_ms, batch[i].origin,
                                          batch[i].created};
-        if (st && store_log_predictions(st, rows, n, &err) != MLWB_OK) {
-            ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s (%zu rows lost)", err, n);
+        /* Another process may hold the write lock for a while (storing a big data set):
+         * keep the batch and try again rather than lose it.  New rows queue meanwhile;
+         * a full queue drops (and counts) them, never blocking a request. */
+        for (int tries = 0; st; tries++) {
+            int busy = 0;
+            if (store_log_predictions_busy(st, rows, n, &busy, &err) == MLWB_OK)
+                break;
+            if (!busy || tries == 20) {
+                ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s (%zu rows lost)", err, n);
+                atomic_fetch_add(&e->plog_dropped, n);
+                free(err);
+                err = NULL;
+                break;
+            }
             free(err);
             err = NULL;
         }
@@ -153,17 +190,25 @@ static void *plog_main(void *arg)
 int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
                            const char *output_json, double latency_ms, const char *origin)
 {
-    int64_t id = atomic_fetch_add(&e->next_prediction_id, 1);
     char *in = strdup(input_json ? input_json : "null");
     char *outj = strdup(output_json ? output_json : "null");
     pthread_mutex_lock(&e->plog_mu);
-    if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_accepting) {
+    if (e->id_next == e->id_end && e->nb_first) {  /* move to the block reserved ahead */
+        e->id_next = e->nb_first;
+        e->id_end = e->nb_end;
+        e->nb_first = e->nb_end = 0;
+    }
+    if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_accepting ||
+        e->id_next == e->id_end) {
         pthread_mutex_unlock(&e->plog_mu);
         free(in);
         free(outj);
         atomic_fetch_add(&e->plog_dropped, 1);
-        return id;
+        return 0;
     }
+    int64_t id = e->id_next++;
+    if (!e->nb_first && e->id_end - e->id_next < ID_BLOCK / 2)
+        e->need_block = 1;
     e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, now(), origin};
     pthread_cond_signal(&e->plog_cv);
     pthread_mutex_unlock(&e->plog_mu);
@@ -223,7 +268,6 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
     pthread_mutex_init(&e->publish_mu, NULL);
     pthread_mutex_init(&e->plog_mu, NULL);
     pthread_cond_init(&e->plog_cv, NULL);
-    atomic_init(&e->next_prediction_id, 1);
     atomic_init(&e->plog_dropped, 0);
     e->holdout_seed = 1;
     if (cfg->threads > 0)
@@ -264,10 +308,11 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
                      (long long)v, why);
         free(why);
     }
-    int64_t maxid = 0;
-    if ((rc = store_max_prediction_id(e->st, &maxid, err)) != MLWB_OK)
+    int64_t first = 0;
+    if ((rc = store_reserve_ids(e->st, "prediction", ID_BLOCK, &first, err)) != MLWB_OK)
         goto fail;
-    atomic_store(&e->next_prediction_id, maxid + 1);
+    e->id_next = first;
+    e->id_end = first + ID_BLOCK;
 
     e->plog_accepting = 1;
     if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mlwb/store/store.h"
@@ -708,6 +710,280 @@ static void test_missing_counts_round_trip(void **state)
     store_close(&st);
 }
 
+/* A data set bigger than one blob chunk (1 MiB), not a multiple of it, round-trips. */
+static void test_big_dataset_round_trip(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *d = make_ds(150001, 7, 1), *back = NULL; /* x: 1,800,012 bytes */
+    for (size_t i = 0; i < d->rows * d->cols; i++)
+        d->x[i] = (float)(i % 9973) * 0.5f - (float)(i % 7);
+    ds_finish(d);
+    int64_t v = 0;
+    char *err = NULL;
+    assert_int_equal(store_put_dataset(st, d, &v, NULL, &err), MLWB_OK);
+    assert_int_equal(raw_int(f->path, "SELECT length(x) FROM datasets WHERE version = 1"),
+                     150001 * 3 * 4);
+    assert_int_equal(raw_int(f->path, "SELECT length(y) FROM datasets WHERE version = 1"),
+                     150001 * 4);
+    /* Little-endian on disk: the first float is (float)0 - 0 = 0, the second 0.5 - 1. */
+    assert_int_equal(raw_int(f->path, "SELECT hex(substr(x, 5, 4)) = '000000BF'"
+                                      " FROM datasets WHERE version = 1"),
+                     1);
+    assert_int_equal(store_get_dataset(st, v, &back, &err), MLWB_OK);
+    assert_ds_equal(d, back);
+    ds_release(&back);
+    ds_release(&d);
+    store_close(&st);
+}
+
+/* Blobs replaced by other types or sizes are reported, never read past. */
+static void test_dataset_blob_tampering_detected(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    ds *d[3] = {make_ds(5, 1, 1), make_ds(5, 2, 1), make_ds(5, 3, 1)}, *back = NULL;
+    int64_t v = 0;
+    char *err = NULL;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_put_dataset(st, d[i], &v, NULL, NULL), MLWB_OK);
+    store_close(&st);
+    raw_exec(f->path, "UPDATE datasets SET x = 'sixty bytes of text' WHERE version = 1;"
+                      "UPDATE datasets SET x = zeroblob(64) WHERE version = 2;"
+                      "UPDATE datasets SET y = 7 WHERE version = 3;");
+    st = open_ok(f->path);
+    assert_int_equal(store_get_dataset(st, 1, &back, &err), MLWB_ERR_STORE);
+    assert_null(back);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "dataset 1 is corrupted: x holds text, not a blob"));
+    assert_int_equal(store_get_dataset(st, 2, &back, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "dataset 2 is corrupted: x blob holds 64 bytes, expected 60"));
+    assert_int_equal(store_get_dataset(st, 3, &back, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "dataset 3 is corrupted: y holds integer, not a blob"));
+    free(err);
+    for (int i = 0; i < 3; i++)
+        ds_release(&d[i]);
+    store_close(&st);
+}
+
+static void test_reserve_ids(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    int64_t first = -1;
+    char *err = NULL;
+    assert_int_equal(store_reserve_ids(st, "prediction", 10, &first, &err), MLWB_OK);
+    assert_int_equal(first, 1);
+    assert_int_equal(store_reserve_ids(st, "prediction", 1, &first, &err), MLWB_OK);
+    assert_int_equal(first, 11);
+    assert_int_equal(raw_int(f->path, "SELECT value FROM state WHERE key = 'next_prediction_id'"),
+                     12);
+    store_close(&st);
+
+    /* The counter lives in the file: a reopened store goes on after it. */
+    st = open_ok(f->path);
+    assert_int_equal(store_reserve_ids(st, "prediction", 5, &first, &err), MLWB_OK);
+    assert_int_equal(first, 12);
+
+    /* Refusals change nothing. */
+    assert_int_equal(store_reserve_ids(st, "prediction", 0, &first, &err), MLWB_ERR_INVALID);
+    assert_int_equal(first, 0);
+    assert_non_null(strstr(err, f->path));
+    assert_non_null(strstr(err, "at least 1"));
+    assert_int_equal(store_reserve_ids(st, "predictions", 5, &first, &err), MLWB_ERR_INVALID);
+    assert_non_null(strstr(err, "no id counter named \"predictions\""));
+    raw_exec(f->path, "UPDATE state SET value = 9223372036854775800"
+                      " WHERE key = 'next_prediction_id';");
+    assert_int_equal(store_reserve_ids(st, "prediction", 10, &first, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "used up"));
+    free(err);
+    assert_int_equal(raw_int(f->path, "SELECT value FROM state WHERE key = 'next_prediction_id'"),
+                     INT64_C(9223372036854775800));
+    assert_int_equal(store_reserve_ids(st, "prediction", 7, &first, NULL), MLWB_OK);
+    assert_int_equal(first, INT64_C(9223372036854775800));
+    store_close(&st);
+}
+
+static void log_ids(store *st, int64_t first, int64_t n)
+{
+    store_prediction p[16];
+    assert_true(n <= 16);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (store_prediction){.id = first + i, .model_version = 1, .input_json = "[1]",
+                                  .output_json = "{}", .origin = "script"};
+    char *err = NULL;
+    if (store_log_predictions(st, p, (size_t)n, &err) != MLWB_OK)
+        fail_msg("store_log_predictions: %s", err);
+}
+
+/* A store with predictions logged before the counter existed (an older mlwb), and ids
+ * logged around the counter afterwards: blocks always start above every stored id. */
+static void test_reserve_ids_start_above_existing(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    int64_t first = 0;
+    log_ids(st, 1, 3);
+    log_ids(st, 100, 1);
+    assert_int_equal(store_reserve_ids(st, "prediction", 10, &first, NULL), MLWB_OK);
+    assert_int_equal(first, 101);
+    log_ids(st, first, 10);
+    assert_int_equal(store_reserve_ids(st, "prediction", 2, &first, NULL), MLWB_OK);
+    assert_int_equal(first, 111);
+    log_ids(st, 500, 1); /* someone still counting from max(id)+1 */
+    assert_int_equal(store_reserve_ids(st, "prediction", 2, &first, NULL), MLWB_OK);
+    assert_int_equal(first, 501);
+    store_close(&st);
+}
+
+/* Two handles on one file, reserving in turn: the blocks follow each other, never
+ * overlapping, and the ids log without a collision. */
+static void test_reserve_ids_two_handles(void **state)
+{
+    fixture *f = *state;
+    store *a = open_ok(f->path), *b = open_ok(f->path);
+    int64_t next = 1;
+    for (int round = 0; round < 20; round++) {
+        store *st = round % 3 == 1 ? b : a;
+        int64_t n = 1 + round % 5, first = 0;
+        assert_int_equal(store_reserve_ids(st, "prediction", n, &first, NULL), MLWB_OK);
+        assert_int_equal(first, next);
+        next += n;
+        log_ids(round % 2 ? a : b, first, n);
+    }
+    int64_t max = 0;
+    assert_int_equal(store_max_prediction_id(b, &max, NULL), MLWB_OK);
+    assert_int_equal(max, next - 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), next - 1);
+    store_close(&a);
+    store_close(&b);
+}
+
+/* Processes racing for ids: each child opens its own store, reserves blocks and logs a
+ * prediction with every id it got.  Any overlap would fail a child on the primary key;
+ * together they must cover 1..total exactly. */
+static void test_reserve_ids_processes(void **state)
+{
+    enum { KIDS = 4, BLOCKS = 40 };
+    fixture *f = *state;
+    store *st = open_ok(f->path); /* create the schema before the race */
+    store_close(&st);
+    pid_t pid[KIDS];
+    for (int k = 0; k < KIDS; k++) {
+        pid[k] = fork();
+        assert_true(pid[k] >= 0);
+        if (pid[k] == 0) {
+            store *c = NULL;
+            int bad = store_open(f->path, &c, NULL) != MLWB_OK;
+            for (int i = 0; !bad && i < BLOCKS; i++) {
+                int64_t n = 1 + (i + k) % 7, first = 0;
+                store_prediction p[7];
+                bad = store_reserve_ids(c, "prediction", n, &first, NULL) != MLWB_OK;
+                for (int64_t j = 0; !bad && j < n; j++)
+                    p[j] = (store_prediction){.id = first + j, .model_version = k,
+                                              .input_json = "[]", .output_json = "{}",
+                                              .origin = "script"};
+                bad = bad || store_log_predictions(c, p, (size_t)n, NULL) != MLWB_OK;
+            }
+            store_close(&c);
+            _exit(bad);
+        }
+    }
+    for (int k = 0; k < KIDS; k++) {
+        int status = 0;
+        assert_int_equal(waitpid(pid[k], &status, 0), pid[k]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    int64_t total = 0;
+    for (int k = 0; k < KIDS; k++)
+        for (int i = 0; i < BLOCKS; i++)
+            total += 1 + (i + k) % 7;
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), total);
+    assert_int_equal(raw_int(f->path, "SELECT min(id) FROM predictions"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT max(id) FROM predictions"), total);
+    assert_int_equal(raw_int(f->path, "SELECT value FROM state WHERE key = 'next_prediction_id'"),
+                     total + 1);
+}
+
+static double mono_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Another connection holds the write lock past the busy timeout: the batch fails as
+ * "busy", nothing of it is written, and the same batch goes in once the lock is free. */
+static void test_log_predictions_busy(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    store_set_busy_timeout(st, 100);
+    store_prediction p[3];
+    for (int i = 0; i < 3; i++)
+        p[i] = (store_prediction){.id = 7 + i, .model_version = 1, .input_json = "[1,2]",
+                                  .output_json = "{\"label\":\"a\"}", .latency_ms = 0.25,
+                                  .origin = "http"};
+
+    sqlite3 *holder = NULL;
+    assert_int_equal(sqlite3_open(f->path, &holder), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    int busy = -1;
+    char *err = NULL;
+    double t0 = mono_seconds();
+    assert_int_equal(store_log_predictions_busy(st, p, 3, &busy, &err), MLWB_ERR_STORE);
+    double waited = mono_seconds() - t0;
+    assert_int_equal(busy, 1);
+    assert_true(waited >= 0.09 && waited < 4.0); /* the short timeout, not the 5 s one */
+    char want[256];
+    snprintf(want, sizeof want, "%s: cannot log predictions: database is locked", f->path);
+    assert_string_equal(err, want);
+    /* The old entry point fails the same way (without telling why). */
+    assert_int_equal(store_log_predictions(st, p, 3, &err), MLWB_ERR_STORE);
+    assert_string_equal(err, want);
+    /* Ids cannot be reserved either, and nothing moved. */
+    int64_t first = -1, max = -1;
+    assert_int_equal(store_reserve_ids(st, "prediction", 5, &first, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "database is locked"));
+    free(err);
+    err = NULL;
+    assert_int_equal(store_max_prediction_id(st, &max, NULL), MLWB_OK); /* reads go on */
+    assert_int_equal(max, 0);
+
+    assert_int_equal(sqlite3_exec(holder, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_log_predictions_busy(st, p, 3, &busy, &err), MLWB_OK);
+    assert_int_equal(busy, 0);
+    assert_null(err);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(DISTINCT id) FROM predictions"
+                                      " WHERE id BETWEEN 7 AND 9 AND origin = 'http'"),
+                     3);
+
+    /* A failure that is not "busy": the same batch again hits the primary key. */
+    busy = -1;
+    assert_int_equal(store_log_predictions_busy(st, p, 3, &busy, &err), MLWB_ERR_STORE);
+    assert_int_equal(busy, 0);
+    assert_non_null(strstr(err, "UNIQUE constraint failed"));
+    free(err);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 3);
+
+    /* Busy again after a non-busy failure, then an empty batch: busy is per call. */
+    assert_int_equal(sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    store_set_busy_timeout(st, 0);
+    p[1].id = 20;
+    assert_int_equal(store_log_predictions_busy(st, &p[1], 1, &busy, NULL), MLWB_ERR_STORE);
+    assert_int_equal(busy, 1);
+    assert_int_equal(store_log_predictions_busy(st, NULL, 0, &busy, NULL), MLWB_OK);
+    assert_int_equal(busy, 0);
+    assert_int_equal(sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(holder);
+    assert_int_equal(store_log_predictions_busy(st, &p[1], 1, &busy, NULL), MLWB_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 4);
+    store_close(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +1003,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_predictions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupted_dataset_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles_share_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_dataset_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dataset_blob_tampering_detected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_ids_start_above_existing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_ids_two_handles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve_ids_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_predictions_busy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,7 +91,9 @@ void eng_get_holdout(engine *e, double *fraction, unsigned long *seed);
 /* Make a stored model version active (rollback / roll forward).  (main) */
 mlwb_status eng_use_model(engine *e, int64_t version, char **err);
 
-/* Prediction log: returns the new prediction's id.  Never blocks. */
+/* Prediction log: returns the new prediction's id (unique across the processes that
+ * share the store), or 0 when the row could not be queued (counted in
+ * eng_predictions_dropped).  Never blocks on the store. */
 int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
                            const char *output_json, double latency_ms, const char *origin);
 uint64_t eng_predictions_dropped(engine *e);

@@ -25,6 +25,10 @@ mlwb_status store_open(const char *path, store **out, char **err);
 void store_close(store **st);
 const char *store_path(const store *st);
 
+/* How long a call waits for another connection's write lock before it fails (5000 ms
+ * after store_open; 0 or less: fail at once). */
+void store_set_busy_timeout(store *st, int ms);
+
 /* --- data sets --------------------------------------------------------------- */
 
 typedef struct store_dataset_info {
@@ -38,9 +42,12 @@ typedef struct store_dataset_info {
 /* Store d as a new version (unless a stored version has the same content hash, in which
  * case *version gets that one and *is_new 0) and make it the current data set.
  * d->version is NOT modified (data sets are immutable once shared): the caller sets it
- * on its own copy before sharing.  is_new may be NULL. */
+ * on its own copy before sharing.  is_new may be NULL.  The features and labels go
+ * from d's arrays into the file without a copy of their size being made. */
 mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_new,
                               char **err);
+/* A stored version, read straight into the new data set's arrays and checked (sizes,
+ * classes, content hash): MLWB_ERR_STORE "PATH: dataset V is corrupted: ..." if not. */
 mlwb_status store_get_dataset(store *st, int64_t version, ds **out, char **err);
 mlwb_status store_list_datasets(store *st, store_dataset_info **list, size_t *n, char **err);
 void store_dataset_info_clear(store_dataset_info *info);
@@ -80,7 +87,7 @@ mlwb_status store_set_active_model(store *st, int64_t version, char **err);
 /* --- predictions ------------------------------------------------------------- */
 
 typedef struct store_prediction {
-    int64_t id;              /* assigned by the caller (engine's counter) */
+    int64_t id;              /* assigned by the caller (reserve with store_reserve_ids) */
     int64_t model_version;
     const char *input_json;  /* [5.1, 3.5, 1.4, 0.2] */
     const char *output_json; /* {"label": "setosa", "confidence": 1} */
@@ -89,10 +96,31 @@ typedef struct store_prediction {
     double created;          /* seconds since the epoch */
 } store_prediction;
 
-/* Log n predictions in one transaction. */
+/* Log n predictions in one transaction: all of them or, on any failure, none. */
 mlwb_status store_log_predictions(store *st, const store_prediction *rows, size_t n,
                                   char **err);
+/* The same, telling a failure worth retrying apart: on MLWB_ERR_STORE, *busy is 1 when
+ * another connection held the write lock past the busy timeout (nothing of the batch
+ * was written: retry the same rows later), 0 for any other failure (a duplicate id, a
+ * full disk: retrying will not help).  *busy is 0 on success.  busy may be NULL. */
+mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, size_t n,
+                                       int *busy, char **err);
 /* The largest prediction id logged so far (0 when none). */
 mlwb_status store_max_prediction_id(store *st, int64_t *id, char **err);
+
+/* --- ids shared by every process on the store ------------------------------------ */
+
+/* Reserve n ids (n >= 1) of `counter` for this caller: *first gets the first id of the
+ * block [*first, *first + n), which no other call, in this process or any other on the
+ * same file, ever gets.  The next free id is kept in the store (state key
+ * "next_<counter>_id") and moved on in one BEGIN IMMEDIATE transaction; a block never
+ * starts at or below the largest id already in the counter's table, so ids logged
+ * some other way (an older mlwb counting from max(id)+1) are not handed out again.
+ * Counters: "prediction" (predictions.id; the
+ * first block of a fresh store starts at 1).  Reserve in blocks and hand ids out from
+ * memory: each call is one write transaction.  Ids of a block that is not used are
+ * simply skipped.  MLWB_ERR_INVALID for an unknown counter or n < 1. */
+mlwb_status store_reserve_ids(store *st, const char *counter, int64_t n, int64_t *first,
+                              char **err);
 
 #endif
