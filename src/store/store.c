@@ -120,6 +120,8 @@ static const char *const migrations[] = {
     /* 1 -> 2: data sets are found by content (a load of known content makes no new
      * version, whichever version holds it). */
     "CREATE INDEX datasets_hash ON datasets(hash);",
+    /* 2 -> 3: a model keeps the tuning curve it was chosen from. */
+    "ALTER TABLE models ADD COLUMN curve TEXT;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -913,10 +915,11 @@ mlwb_status store_set_current_dataset(store *st, int64_t version, char **err)
 
 /* --- models ------------------------------------------------------------------------- */
 
-/* The columns every model query selects, in this order (the blob may follow). */
+/* The columns every model query selects, in this order (columns 0..8; the blob may
+ * follow as column 9). */
 #define MODEL_COLUMNS                                                                     \
     "version, kind, params, metrics, dataset_version, created, train_seconds,"           \
-    " version IS (SELECT value FROM state WHERE key = 'active_model')"
+    " version IS (SELECT value FROM state WHERE key = 'active_model'), curve"
 
 /* Fill info from a row of MODEL_COLUMNS; returns 0 when out of memory. */
 static int model_row(sqlite3_stmt *s, store_model_info *info)
@@ -932,6 +935,8 @@ static int model_row(sqlite3_stmt *s, store_model_info *info)
     info->created = sqlite3_column_double(s, 5);
     info->train_seconds = sqlite3_column_double(s, 6);
     info->active = sqlite3_column_int(s, 7) != 0;
+    if (sqlite3_column_type(s, 8) != SQLITE_NULL)
+        info->curve_json = col_strdup(s, 8, &ok);
     return ok;
 }
 
@@ -946,7 +951,7 @@ mlwb_status store_put_model(store *st, const store_model_info *info, const void 
         goto done;
     if ((rc = prep(st,
                    "INSERT INTO models(kind, params, metrics, dataset_version, created,"
-                   " train_seconds, blob) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                   " train_seconds, blob, curve) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                    &s, what, err)) != MLWB_OK)
         goto done;
     sqlite3_bind_text(s, 1, info->kind, (int)strnlen(info->kind, sizeof info->kind),
@@ -957,6 +962,8 @@ mlwb_status store_put_model(store *st, const store_model_info *info, const void 
     sqlite3_bind_int64(s, 4, info->dataset_version);
     sqlite3_bind_double(s, 5, info->created > 0 ? info->created : now_seconds());
     sqlite3_bind_double(s, 6, info->train_seconds);
+    if (info->curve_json)
+        sqlite3_bind_text(s, 8, info->curve_json, -1, SQLITE_STATIC);
     int r = blob ? sqlite3_bind_blob64(s, 7, blob, len, SQLITE_STATIC)
                  : sqlite3_bind_zeroblob(s, 7, 0);
     if (r != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
@@ -1005,8 +1012,8 @@ mlwb_status store_get_model(store *st, int64_t version, store_model_info *info, 
         goto done;
     }
     if (blob) {
-        const void *b = sqlite3_column_blob(s, 8);
-        size_t n = (size_t)sqlite3_column_bytes(s, 8);
+        const void *b = sqlite3_column_blob(s, 9);
+        size_t n = (size_t)sqlite3_column_bytes(s, 9);
         if (!(*blob = malloc(n ? n : 1))) {
             rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: cannot allocate %zu bytes", st->path,
                          what, n);
@@ -1070,7 +1077,8 @@ void store_model_info_clear(store_model_info *info)
 {
     free(info->params_json);
     free(info->metrics_json);
-    info->params_json = info->metrics_json = NULL;
+    free(info->curve_json);
+    info->params_json = info->metrics_json = info->curve_json = NULL;
 }
 
 void store_model_list_free(store_model_info **list, size_t n)

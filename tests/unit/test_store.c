@@ -180,7 +180,7 @@ static void test_open_creates_schema(void **state)
     assert_null(st);
     store_close(&st); /* a cleared handle is a no-op */
 
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
     assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 0x6d6c7762);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name"
@@ -199,7 +199,7 @@ static void test_open_creates_schema(void **state)
     /* Reopening an up-to-date store changes nothing. */
     st = open_ok(f->path);
     store_close(&st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
 }
 
 static void test_dataset_round_trip(void **state)
@@ -349,6 +349,7 @@ static void test_models(void **state)
         blob[i] = (unsigned char)(i * 7 + 3);
     store_model_info m1 = model_info("knn", "{\"k\":5}", 1);
     store_model_info m2 = model_info("kmeans", "{\"k\":3}", 2);
+    m1.curve_json = (char *)(uintptr_t)"{\"best_k\":5}";
     int64_t v = 0, active = 0;
     char *err = NULL;
 
@@ -374,6 +375,7 @@ static void test_models(void **state)
     assert_true(got.created == 1700000100.25);
     assert_true(got.train_seconds == 0.125);
     assert_int_equal(got.active, 1);
+    assert_string_equal(got.curve_json, "{\"best_k\":5}");
     assert_int_equal(len, sizeof blob);
     assert_memory_equal(b, blob, sizeof blob);
     free(b);
@@ -384,6 +386,7 @@ static void test_models(void **state)
     assert_int_equal(store_get_model(st, 2, &got, NULL, NULL, &err), MLWB_OK);
     assert_string_equal(got.kind, "kmeans");
     assert_int_equal(got.active, 0);
+    assert_null(got.curve_json);  /* none stored */
     store_model_info_clear(&got);
 
     store_model_info *list = NULL;

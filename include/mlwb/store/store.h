@@ -67,6 +67,7 @@ typedef struct store_model_info {
     double created;       /* seconds since the epoch */
     double train_seconds;
     int active;
+    char *curve_json;     /* the tuning curve the model was chosen from, or NULL */
 } store_model_info;
 
 /* Store a new model version; when `activate`, it becomes the active model in the same
