@@ -3,7 +3,8 @@
  * its own with braille cells).
  *
  * The chart is W columns by H rows of characters: '*' the mean at each k, ':' the
- * mean ± sd band, 'o' the best k; a y axis labelled with values, an x axis with k.
+ * mean ± one standard error (the band the one-standard-error rule reads), 'o' the best
+ * k; a y axis labelled with values (within 0..1), an x axis with k.
  */
 #include <math.h>
 #include <stdio.h>
@@ -28,9 +29,9 @@ char *cmd_chart_curve(json_t *curve)
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(pts, i);
         double m = json_number_value(json_object_get(p, "mean"));
-        double sd = json_number_value(json_object_get(p, "sd"));
-        lo = fmin(lo, m - sd);
-        hi = fmax(hi, m + sd);
+        double sd = json_number_value(json_object_get(p, "se"));
+        lo = fmin(lo, fmax(0, m - sd));
+        hi = fmax(hi, fmin(1, m + sd));
     }
     if (!(hi > lo)) {
         lo -= 0.005;
@@ -47,7 +48,7 @@ char *cmd_chart_curve(json_t *curve)
         json_t *p = json_array_get(pts, i);
         int k = (int)json_integer_value(json_object_get(p, "k"));
         double m = json_number_value(json_object_get(p, "mean"));
-        double sd = json_number_value(json_object_get(p, "sd"));
+        double sd = json_number_value(json_object_get(p, "se"));
         int c = COL(k);
         for (int r = ROW(m + sd); r <= ROW(m - sd); r++)
             if (r >= 0 && r < H && grid[r][c] == ' ')

@@ -16,10 +16,11 @@
 #include "mlwb/core/text.h"
 
 static const cmd_entry *const table[] = {
-    &cmd_load_entry,   &cmd_data_entry,      &cmd_head_entry,       &cmd_datasets_entry,
-    &cmd_split_entry,  &cmd_train_entry,     &cmd_models_entry,     &cmd_use_entry,
-    &cmd_predict_entry, &cmd_serve_entry,    &cmd_jobs_entry,       &cmd_wait_entry,
-    &cmd_cancel_entry, &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_help_entry,
+    &cmd_load_entry,    &cmd_data_entry,      &cmd_head_entry,       &cmd_datasets_entry,
+    &cmd_split_entry,   &cmd_train_entry,     &cmd_tune_entry,       &cmd_curve_entry,
+    &cmd_models_entry,  &cmd_eval_entry,      &cmd_use_entry,        &cmd_predict_entry,
+    &cmd_explain_entry, &cmd_serve_entry,     &cmd_jobs_entry,       &cmd_wait_entry,
+    &cmd_cancel_entry,  &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_help_entry,
     &cmd_quit_entry,
 };
 #define NCMDS (sizeof table / sizeof table[0])
@@ -322,6 +323,8 @@ cmd_status cmd_report_job(cmd_ctx *c, job *j)
             cmd_print_dataset(c, json_incref(r), "loaded");
         else if (strcmp(job_kind(j), "train") == 0)
             cmd_print_model(c, json_incref(r));
+        else if (strcmp(job_kind(j), "tune") == 0)
+            cmd_print_curve(c, json_incref(r));
         else
             cmd_result(c, json_incref(r), "job %lld done", (long long)job_id(j));
         break;

@@ -60,11 +60,14 @@ extern const cmd_entry cmd_train_entry, cmd_models_entry, cmd_use_entry, cmd_pre
 extern const cmd_entry cmd_serve_entry, cmd_jobs_entry, cmd_wait_entry, cmd_cancel_entry;
 extern const cmd_entry cmd_help_entry, cmd_quit_entry;
 extern const cmd_entry cmd_schedules_entry, cmd_unschedule_entry, cmd_head_entry;
-extern const cmd_entry cmd_split_entry;
+extern const cmd_entry cmd_split_entry, cmd_tune_entry, cmd_curve_entry, cmd_eval_entry;
+extern const cmd_entry cmd_explain_entry;
 
 /* Plain-text renderings shared by a command and the job reports. */
 void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);
 void cmd_print_model(cmd_ctx *c, json_t *obj);
+void cmd_print_curve(cmd_ctx *c, json_t *curve);
+cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path);
 
 const cmd_entry *cmd_lookup(const char *name, char **err);
 

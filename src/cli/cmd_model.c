@@ -16,34 +16,87 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
 {
     json_t *params = json_object_get(o, "params"), *metrics = json_object_get(o, "metrics");
     json_t *acc = json_object_get(metrics, "accuracy");
-    char accs[96] = "";
-    const char *how = json_string_value(json_object_get(metrics, "evaluation"));
-    if (acc && how && strcmp(how, "holdout") == 0)
-        snprintf(accs, sizeof accs, ", accuracy %.4f (holdout of %lld rows)",
-                 json_number_value(acc),
+    char accs[160] = "", how[64] = "";
+    const char *evl = json_string_value(json_object_get(metrics, "evaluation"));
+    if (evl && strcmp(evl, "holdout") == 0)
+        snprintf(how, sizeof how, "holdout of %lld rows",
                  (long long)json_integer_value(json_object_get(metrics, "test_rows")));
-    else if (acc)
-        snprintf(accs, sizeof accs, ", accuracy %.4f (%lld-fold CV)", json_number_value(acc),
+    else if (evl && strcmp(evl, "loo") == 0)
+        snprintf(how, sizeof how, "leave-one-out");
+    else if (evl)
+        snprintf(how, sizeof how, "%lld-fold CV",
                  (long long)json_integer_value(json_object_get(metrics, "cv_folds")));
-    cmd_result(c, o, "model v%lld: %s k=%lld%s on data v%lld%s",
+    if (acc && json_object_get(metrics, "macro_f1"))
+        snprintf(accs, sizeof accs, ", accuracy %.4f, macro-F1 %.4f (%s)", json_number_value(acc),
+                 json_number_value(json_object_get(metrics, "macro_f1")), how);
+    else if (acc)
+        snprintf(accs, sizeof accs, ", accuracy %.4f (%s)", json_number_value(acc), how);
+    const char *dist = json_string_value(json_object_get(params, "distance"));
+    const char *scale = json_string_value(json_object_get(params, "scale"));
+    char extra[96] = "";
+    if (dist && scale)
+        snprintf(extra, sizeof extra, " (%s%s, %s, %s)",
+                 json_is_true(json_object_get(params, "k_auto")) ? "auto, " : "", dist,
+                 json_string_value(json_object_get(params, "weights")), scale);
+    cmd_result(c, o, "model v%lld: %s k=%lld%s%s on data v%lld%s",
                (long long)json_integer_value(json_object_get(o, "version")),
                json_string_value(json_object_get(o, "kind")),
-               (long long)json_integer_value(json_object_get(params, "k")), accs,
+               (long long)json_integer_value(json_object_get(params, "k")), extra, accs,
                (long long)json_integer_value(json_object_get(o, "dataset_version")),
                json_is_true(json_object_get(o, "active")) ? ", active" : "");
 }
 
-static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
+/* The options shared by train and tune into req. */
+static cmd_status parse_train(cmd_ctx *c, const cmd_args *a, eng_train_req *req, int tune)
 {
-    eng_train_req req = {.knn = {.k = 5}, .folds = 5};
+    *req = (eng_train_req){.knn = {.k = tune ? 0 : 5, .scale = KNN_SCALE_ZSCORE}};
     if (strcmp(a->pos[0], "knn") != 0)
         return cmd_error(c, "unknown model kind '%s' (kinds: knn)", a->pos[0]);
-    snprintf(req.kind, sizeof req.kind, "%s", a->pos[0]);
-    long k = 5, folds = 5;
-    if (cmd_opt_int(c, a, "k", 1, 100000, &k) || cmd_opt_int(c, a, "folds", 2, 1000000, &folds))
+    snprintf(req->kind, sizeof req->kind, "%s", a->pos[0]);
+    req->tune_only = tune;
+    const char *ks = cmd_opt(a, "k");
+    if (ks && strcmp(ks, "auto") == 0) {
+        req->knn.k = 0;
+    } else if (ks) {
+        long k;
+        if (cmd_parse_long(ks, &k) != 0 || k < 1 || k > 100000)
+            return cmd_error(c, "k=%s: expected auto or an integer from 1 to 100000", ks);
+        req->knn.k = (int)k;
+    }
+    long kmax = 0, seed = 0;
+    if (cmd_opt_int(c, a, "kmax", 1, 100000, &kmax) || cmd_opt_int(c, a, "seed", 0, 4294967295L, &seed))
         return CMD_ERROR;
-    req.knn.k = (int)k;
-    req.folds = (int)folds;
+    if (kmax && req->knn.k)
+        return cmd_error(c, "kmax= goes with k=auto (the curve's largest k)");
+    req->kmax = (int)kmax;
+    req->seed = (unsigned long)seed;
+    const char *folds = cmd_opt(a, "folds");
+    if (folds && strcmp(folds, "loo") == 0) {
+        req->loo = 1;
+    } else if (folds) {
+        long f;
+        if (cmd_parse_long(folds, &f) != 0 || f < 2 || f > 1000000)
+            return cmd_error(c, "folds=%s: expected loo or an integer from 2 up", folds);
+        req->folds = (int)f;
+    }
+    const char *w = cmd_opt(a, "weights"), *sc = cmd_opt(a, "scale"), *m = cmd_opt(a, "distance");
+    if (w && knn_weights_parse(w, &req->knn.weights) != 0)
+        return cmd_error(c, "weights=%s: expected uniform or distance", w);
+    if (sc && knn_scale_parse(sc, &req->knn.scale) != 0)
+        return cmd_error(c, "scale=%s: expected zscore or none", sc);
+    if (m && knn_metric_parse(m, &req->knn.metric) != 0)
+        return cmd_error(c, "distance=%s: expected euclidean, manhattan or cosine", m);
+    if (req->loo && req->knn.scale == KNN_SCALE_ZSCORE)
+        return cmd_error(c, "folds=loo needs scale=none (leave-one-out would fit the scaling "
+                            "on the held-out row)");
+    return CMD_OK;
+}
+
+static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
+{
+    eng_train_req req;
+    if (parse_train(c, a, &req, 0))
+        return CMD_ERROR;
     char *err = NULL;
     const char *every = cmd_opt(a, "every");
     if (every) {
@@ -58,8 +111,8 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
         }
         cmd_result(c, json_pack("{sI ss sI}", "schedule", (json_int_t)sid, "every", every,
                                 "interval_ms", (json_int_t)ms),
-                   "schedule %lld: train every %s (the first run starts now)", (long long)sid,
-                   every);
+                   "schedule %lld: train every %s when the data changed (the first run starts "
+                   "now)", (long long)sid, every);
         return CMD_OK;
     }
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
@@ -71,16 +124,125 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
     return cmd_job_started(c, id);
 }
 
+#define TRAIN_OPTS "k,kmax,folds,seed,weights,scale,distance"
+
 const cmd_entry cmd_train_entry = {
-    "train", "train knn [k=N] [folds=N]", "train a model on the current data set and publish it",
-    "train knn [k=N] [folds=N]\n"
-    "    k-nearest neighbours (Euclidean, majority vote; default k=5).  The accuracy is\n"
-    "    measured by stratified N-fold cross-validation (default 5) before the model,\n"
-    "    fitted on all rows, is stored as a new version and made active; after\n"
-    "    'split holdout=F' the model is fitted on the rest and measured on the held-out\n"
-    "    rows instead.  A failed training leaves the active model serving.\n"
-    "    every=DURATION retrains on a schedule (see 'schedules').",
-    1, 1, "k,folds,every", train_exec};
+    "train",
+    "train knn [k=N|auto] [kmax=50] [folds=N|loo] [weights=uniform|distance] "
+    "[scale=zscore|none] [distance=euclidean|manhattan|cosine] [seed=S] [every=DURATION]",
+    "train a model on the current data set and publish it",
+    "train knn [k=N|auto] [kmax=50] [folds=N|loo] [weights=uniform|distance]\n"
+    "          [scale=zscore|none] [distance=euclidean|manhattan|cosine] [seed=S]\n"
+    "    k-nearest neighbours (default k=5, Euclidean, uniform votes, features z-scored\n"
+    "    on the training rows).  k=auto computes the cross-validated accuracy for every\n"
+    "    k = 1..kmax from ONE neighbour search per row (see 'tune') and takes the best\n"
+    "    (ties: the smaller k).  The model is measured honestly: on the held-out rows\n"
+    "    after 'split holdout=F' (the model is fitted on the rest), otherwise by\n"
+    "    stratified cross-validation (folds=N, default 5, or folds=loo with scale=none)\n"
+    "    of the same settings: accuracy, balanced accuracy, macro-F1, per-class\n"
+    "    precision and recall, the confusion matrix ('eval').  The model is stored as a\n"
+    "    new version with its curve and made active.  A failed training leaves the\n"
+    "    active model serving.  every=DURATION retrains on a schedule when the current\n"
+    "    data set has changed (see 'schedules').",
+    1, 1, TRAIN_OPTS ",every", train_exec};
+
+static cmd_status tune_exec(cmd_ctx *c, const cmd_args *a)
+{
+    eng_train_req req;
+    if (parse_train(c, a, &req, 1))
+        return CMD_ERROR;
+    if (req.knn.k)
+        return cmd_error(c, "tune computes the curve for every k; use kmax=N, not k=");
+    char *err = NULL;
+    int64_t id = eng_submit_train(c->cli->eng, &req, &err);
+    if (!id) {
+        cmd_status st = cmd_error(c, "%s", err);
+        free(err);
+        return st;
+    }
+    return cmd_job_started(c, id);
+}
+
+const cmd_entry cmd_tune_entry = {
+    "tune",
+    "tune knn [kmax=50] [folds=N|loo] [weights=uniform|distance] [scale=zscore|none] "
+    "[distance=euclidean|manhattan|cosine] [seed=S]",
+    "compute the k-curve (accuracy for every k) without publishing a model",
+    "tune knn [kmax=50] [folds=N|loo] [weights=...] [scale=...] [distance=...] [seed=S]\n"
+    "    The cross-validated accuracy (mean and sd over the folds) for every k = 1..kmax,\n"
+    "    from one neighbour search per held-out row: each row's kmax nearest neighbours\n"
+    "    are found once, and the vote for every k is read off that list.  Prints the best\n"
+    "    k (highest mean; ties: the smaller k) and the smallest k within one standard\n"
+    "    error of it, a table and a chart; 'curve' shows it again.  Folds are stratified\n"
+    "    and shuffled with seed=S.",
+    1, 1, TRAIN_OPTS, tune_exec};
+
+/* The curve as a table and a chart (plain) or its JSON. */
+void cmd_print_curve(cmd_ctx *c, json_t *curve)
+{
+    json_t *pts = json_object_get(curve, "points");
+    size_t n = json_array_size(pts);
+    size_t cap = 512 + n * 48;
+    char *text = malloc(cap);
+    char *chart = c->json ? NULL : cmd_chart_curve(curve);
+    if (!text) {
+        free(chart);
+        cmd_result(c, curve, "out of memory");
+        return;
+    }
+    int best = (int)json_integer_value(json_object_get(curve, "best_k"));
+    int k1se = (int)json_integer_value(json_object_get(curve, "k_1se"));
+    int loo = json_is_true(json_object_get(curve, "loo"));
+    size_t o = (size_t)snprintf(
+        text, cap, "k-curve (%s, %s, %s, %s): best k=%d, smallest k within 1 SE: %d\n",
+        loo ? "leave-one-out" : "stratified CV",
+        json_string_value(json_object_get(curve, "distance")),
+        json_string_value(json_object_get(curve, "weights")),
+        json_string_value(json_object_get(curve, "scale")), best, k1se);
+    o += (size_t)snprintf(text + o, cap - o, "    k   accuracy       sd       se\n");
+    for (size_t i = 0; i < n && o < cap; i++) {
+        json_t *p = json_array_get(pts, i);
+        int k = (int)json_integer_value(json_object_get(p, "k"));
+        o += (size_t)snprintf(text + o, cap - o, "  %3d   %.4f   %.4f   %.4f%s\n", k,
+                              json_number_value(json_object_get(p, "mean")),
+                              json_number_value(json_object_get(p, "sd")),
+                              json_number_value(json_object_get(p, "se")),
+                              k == best ? "  <- best" : k == k1se ? "  <- within 1 SE" : "");
+    }
+    if (o > 0 && o < cap && text[o - 1] == '\n')
+        text[o - 1] = 0;
+    if (chart)
+        cmd_result(c, curve, "%s\n%s", text, chart);
+    else
+        cmd_result(c, curve, "%s", text);
+    free(text);
+    free(chart);
+}
+
+static cmd_status curve_exec(cmd_ctx *c, const cmd_args *a)
+{
+    json_t *cv = eng_last_curve(c->cli->eng);
+    if (!cv) {  /* nothing this session: the active model's curve */
+        int64_t v = reg_active_version(eng_registry(c->cli->eng));
+        store_model_info info = {0};
+        if (v > 0 && store_get_model(eng_store(c->cli->eng), v, &info, NULL, NULL, NULL) == MLWB_OK &&
+            info.curve_json)
+            cv = json_loads(info.curve_json, 0, NULL);
+        store_model_info_clear(&info);
+    }
+    if (!cv)
+        return cmd_error(c, "no curve yet: try 'tune knn' or 'train knn k=auto'");
+    cmd_print_curve(c, cv);
+    return CMD_OK;
+}
+
+const cmd_entry cmd_curve_entry = {
+    "curve", "curve", "show the last tuning curve (table and chart)",
+    "curve\n    The last k-curve of this session (from 'tune' or 'train'; while one runs,\n"
+    "    the folds done so far), else the active model's: the accuracy for every k as a\n"
+    "    table and an ASCII chart ('*' mean, ':' mean +/- one standard error, 'o' the\n"
+    "    best k).",
+    0, 0, NULL, curve_exec};
 
 static json_t *parse_or_empty(const char *s)
 {
@@ -89,7 +251,7 @@ static json_t *parse_or_empty(const char *s)
 }
 
 /* "k=5" / "accuracy=0.9600 cv_folds=5": a JSON object as short key=value text. */
-static void kv_text(const char *json, char *out, size_t cap)
+static void kv_text(const char *json, char *out, size_t cap, const char *const *keys)
 {
     json_t *o = json ? json_loads(json, 0, NULL) : NULL;
     const char *key;
@@ -99,6 +261,11 @@ static void kv_text(const char *json, char *out, size_t cap)
     json_object_foreach(o, key, v) {
         if (n >= cap)
             break;
+        int wanted = !keys;
+        for (size_t i = 0; keys && keys[i]; i++)
+            wanted |= strcmp(keys[i], key) == 0;
+        if (!wanted)
+            continue;
         int w;
         if (json_is_integer(v))
             w = snprintf(out + n, cap - n, "%s%s=%lld", n ? " " : "", key,
@@ -126,7 +293,7 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
         return st;
     }
     if (!c->json)
-        cmd_result(c, NULL, n ? "  version  kind  data  params          metrics"
+        cmd_result(c, NULL, n ? "  version  kind  data  params                                               metrics"
                               : "no models yet: try 'train knn k=5'");
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_pack("{sI ss sb so so sI sf sf}", "version", (json_int_t)list[i].version,
@@ -136,10 +303,12 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
                               (json_int_t)list[i].dataset_version, "created", list[i].created,
                               "train_seconds", list[i].train_seconds);
         char ptext[256], mtext[512], dv[32];
-        kv_text(list[i].params_json, ptext, sizeof ptext);
-        kv_text(list[i].metrics_json, mtext, sizeof mtext);
+        static const char *const pkeys[] = {"k", "distance", "weights", "scale", NULL};
+        static const char *const mkeys[] = {"accuracy", "macro_f1", "evaluation", NULL};
+        kv_text(list[i].params_json, ptext, sizeof ptext, pkeys);
+        kv_text(list[i].metrics_json, mtext, sizeof mtext, mkeys);
         snprintf(dv, sizeof dv, "v%lld", (long long)list[i].dataset_version);
-        cmd_result(c, o, "%s %-8lld %-5s %-5s %-15s %s", list[i].active ? "*" : " ",
+        cmd_result(c, o, "%s %-8lld %-5s %-5s %-52s %s", list[i].active ? "*" : " ",
                    (long long)list[i].version, list[i].kind, dv, ptext, mtext);
     }
     store_model_list_free(&list, n);
@@ -204,6 +373,16 @@ static double ms_since(const struct timespec *t0)
 
 static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
 {
+    const char *file = cmd_opt(a, "file");
+    if (file) {
+        if (a->npos)
+            return cmd_error(c, "give either features or file=, not both");
+        return cmd_predict_file(c, a, file);
+    }
+    if (cmd_opt(a, "out"))
+        return cmd_error(c, "out= goes with file=");
+    if (!a->npos)
+        return cmd_error(c, "missing arguments; usage: predict X1 X2 ... | predict file=PATH [out=PATH]");
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     mdl *m = reg_acquire(eng_registry(c->cli->eng));
@@ -263,8 +442,15 @@ out:
 }
 
 const cmd_entry cmd_predict_entry = {
-    "predict", "predict X1 X2 ...", "predict the class of one row with the active model",
+    "predict", "predict X1 X2 ... | predict file=PATH [out=PATH]",
+    "predict with the active model: one row, or a CSV file in batch",
     "predict X1 X2 ...\n    Classify one row of features with the active model.  Prints the\n"
-    "    label and its confidence (the share of the k neighbours' votes).  Every\n"
-    "    prediction is logged in the store with an id, the model version and the input.",
-    1, -1, NULL, predict_exec};
+    "    label and its confidence (the share of the k neighbours' votes, or of their\n"
+    "    weight with weights=distance).  Every such prediction is logged in the store\n"
+    "    with an id, the model version and the input.\n"
+    "predict file=PATH [out=PATH]\n"
+    "    Classify every row of a CSV file (header row; the model's features are found by\n"
+    "    name, else by position; a text label column is taken as the truth and gives an\n"
+    "    accuracy).  With out=, writes the rows with their label and confidence as CSV;\n"
+    "    else prints one line per row.  Batch predictions are not logged one by one.",
+    0, -1, "file,out", predict_exec};

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "mlwb/core/csv.h"
+#include "mlwb/core/metrics.h"
 #include "mlwb/core/parfor.h"
 #include "mlwb/core/samples.h"
 #include "mlwb/core/text.h"
@@ -61,6 +62,7 @@ struct engine {
      * a training that publishes and a `use` that rolls back cannot interleave and leave
      * the two disagreeing. */
     pthread_mutex_t publish_mu;
+    json_t *last_curve;  /* under ds_mu */
 
     /* prediction log */
     pthread_mutex_t plog_mu;
@@ -356,6 +358,7 @@ void eng_close(engine **pe)
         plog_free_rows(e->plog, e->plog_n);
     free(e->plog);
     ds_release(&e->current);
+    json_decref(e->last_curve);
     reg_free(&e->reg);
     store_close(&e->st);
     ev_queue_free(&e->events);
@@ -608,24 +611,85 @@ typedef struct train_job {
     int64_t last_dataset;  /* schedules: the data set version the last run trained on */
 } train_job;
 
-/* Accuracy of a fitted model on a test set. */
-static double test_accuracy(const knn_model *m, const ds *test)
+/* --- curves and metrics as JSON ------------------------------------------------------- */
+
+static json_t *curve_json(const knn_curve_result *c, int done)
 {
-    size_t right = 0;
-    for (size_t i = 0; i < test->rows; i++) {
-        int32_t lab;
-        float conf;
-        knn_predict(m, test->x + i * test->cols, &lab, &conf);
-        right += lab == test->y[i];
+    json_t *pts = json_array();
+    for (int k = 1; k <= c->kmax; k++) {
+        const knn_curve_point *p = &c->points[k - 1];
+        json_array_append_new(pts, json_pack("{si sf sf sf}", "k", p->k, "mean", p->mean, "sd",
+                                             p->sd, "se", p->se));
     }
-    return test->rows ? (double)right / (double)test->rows : 0;
+    json_t *o = json_pack("{ss ss so si si si si si sb ss ss ss}", "kind", "knn", "metric",
+                          "accuracy", "points", pts, "best_k", c->best_k, "k_1se", c->k_1se,
+                          "folds", c->folds, "folds_done", c->folds_done, "kmax", c->kmax,
+                          "loo", c->loo, "distance", knn_metric_name(c->metric), "weights",
+                          knn_weights_name(c->weights), "scale", knn_scale_name(c->scale));
+    json_object_set_new(o, "done", json_boolean(done));
+    return o;
 }
 
-static int cv_progress(void *ud, double fraction)
+static void set_last_curve(engine *e, json_t *c)
 {
-    job *j = ud;
-    job_set_progress(j, 0.1 + 0.6 * fraction, "cross-validating");
-    return job_cancelled(j);
+    pthread_mutex_lock(&e->ds_mu);
+    json_t *old = e->last_curve;
+    e->last_curve = c;
+    pthread_mutex_unlock(&e->ds_mu);
+    json_decref(old);
+}
+
+json_t *eng_last_curve(engine *e)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    json_t *c = e->last_curve ? json_deep_copy(e->last_curve) : NULL;
+    pthread_mutex_unlock(&e->ds_mu);
+    return c;
+}
+
+/* accuracy, balanced accuracy, macro-F1, per class, the confusion matrix */
+static json_t *metrics_json(const metrics_report *r, const ds *d)
+{
+    json_t *per = json_array(), *conf = json_array();
+    for (size_t c = 0; c < r->nclasses; c++) {
+        json_array_append_new(per, json_pack("{ss sf sf sf sI}", "class", d->class_names[c],
+                                             "precision", r->precision[c], "recall",
+                                             r->recall[c], "f1", r->f1[c], "support",
+                                             (json_int_t)r->support[c]));
+        json_t *row = json_array();
+        for (size_t p = 0; p < r->nclasses; p++)
+            json_array_append_new(row, json_integer((json_int_t)r->confusion[c * r->nclasses + p]));
+        json_array_append_new(conf, row);
+    }
+    return json_pack("{sf sf sf sI so so}", "accuracy", r->accuracy, "balanced_accuracy",
+                     r->balanced_accuracy, "macro_f1", r->macro_f1, "rows", (json_int_t)r->n,
+                     "per_class", per, "confusion", conf);
+}
+
+typedef struct curve_ctx {
+    engine *e;
+    job *j;
+} curve_ctx;
+
+/* After each fold: the curve so far, for the UI to draw filling in. */
+static int curve_progress(void *ud, const knn_curve_result *sofar, double fraction)
+{
+    curve_ctx *c = ud;
+    char phase[64];
+    if (sofar->loo)
+        snprintf(phase, sizeof phase, "leave-one-out %.0f%%", fraction * 100);
+    else
+        snprintf(phase, sizeof phase, "fold %d/%d", sofar->folds_done + (fraction < 1),
+                 sofar->folds);
+    double done = sofar->loo ? fraction
+                             : ((double)sofar->folds_done + (fraction < 1 ? fraction : 0)) /
+                                   (double)sofar->folds;
+    job_set_progress(c->j, 0.05 + 0.75 * done, phase);
+    if (sofar->best_k > 0 && fraction >= 1) {
+        set_last_curve(c->e, curve_json(sofar, 0));
+        ev_post(c->e->events, EV_CURVE, job_id(c->j), 0, done, phase);
+    }
+    return job_cancelled(c->j);
 }
 
 static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char **err)
@@ -640,40 +704,89 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     ds *train = NULL, *test = NULL;
     void *blob = NULL;
     size_t len = 0;
-    char *params = NULL, *metrics = NULL;
-    json_t *mj = NULL;
+    char *params = NULL, *metrics = NULL, *curve = NULL;
+    json_t *mj = NULL, *cj = NULL, *pj = NULL;
+    int32_t *pred = NULL;
+    float *conf = NULL;
+    knn_curve_result cr = {0};
+    metrics_report mr = {0};
     double t0 = mono();
     double holdout;
-    unsigned long seed;
-    eng_get_holdout(e, &holdout, &seed);
-    if (holdout > 0) {
-        job_set_progress(j, 0.1, "splitting");
-        if ((rc = ds_split(d, holdout, seed, &train, &test, err)) != MLWB_OK)
+    unsigned long hseed;
+    eng_get_holdout(e, &holdout, &hseed);
+    int auto_k = t->req.knn.k == 0;
+
+    /* 1. The part to fit and tune on, and the part (if any) held out to measure on. */
+    if (holdout > 0 && !t->req.tune_only) {
+        job_set_progress(j, 0.02, "splitting");
+        if ((rc = ds_split(d, holdout, hseed, &train, &test, err)) != MLWB_OK)
             goto out;
-        job_set_progress(j, 0.3, "fitting");
-        if ((rc = knn_fit(train, &t->req.knn, &knn, err)) != MLWB_OK)
-            goto out;
-        job_set_progress(j, 0.6, "testing on the holdout");
-        double acc = test_accuracy(knn, test);
-        mj = json_pack("{sf ss sf sI sI}", "accuracy", acc, "evaluation", "holdout", "holdout",
-                       holdout, "test_rows", (json_int_t)test->rows, "seed", (json_int_t)seed);
     } else {
-        int folds = t->req.folds > 0 ? t->req.folds : 5;
-        if ((size_t)folds > d->rows)
-            folds = (int)d->rows;
-        double acc = 0;
-        job_set_progress(j, 0.1, "cross-validating");
-        if (folds >= 2 &&
-            (rc = knn_cv_accuracy(d, &t->req.knn, folds, &acc, cv_progress, j, err)) != MLWB_OK)
-            goto out;
-        if (job_cancelled(j)) {
-            rc = MLWB_ERR_CANCELLED;
+        train = ds_retain(d);
+    }
+
+    /* 2. The curve: one neighbour search per held-out row serves every k. */
+    knn_curve_opts co = {.kmax = auto_k ? t->req.kmax : t->req.knn.k, .folds = t->req.folds,
+                         .loo = t->req.loo, .seed = t->req.seed, .metric = t->req.knn.metric,
+                         .weights = t->req.knn.weights, .scale = t->req.knn.scale,
+                         .keep_predictions = !test};
+    curve_ctx cc = {e, j};
+    if ((rc = knn_curve(train, &co, &cr, curve_progress, &cc, err)) != MLWB_OK)
+        goto out;
+    int k = auto_k ? cr.best_k : t->req.knn.k;
+    if (k > cr.kmax)  /* a fixed k larger than the training parts allow */
+        k = cr.kmax;
+    cj = curve_json(&cr, 1);
+    set_last_curve(e, json_incref(cj));
+    ev_post(e->events, EV_CURVE, job_id(j), 0, 1, "done");
+    if (t->req.tune_only) {
+        *result = json_incref(cj);
+        json_object_set_new(*result, "data_version", json_integer(d->version));
+        goto out;
+    }
+
+    /* 3. The model, fitted on the training part with the chosen k. */
+    job_set_progress(j, 0.82, "fitting");
+    knn_params kp = t->req.knn;
+    kp.k = k;
+    if ((rc = knn_fit(train, &kp, &knn, err)) != MLWB_OK)
+        goto out;
+
+    /* 4. Honest evaluation: on the held-out rows, or the out-of-fold predictions. */
+    job_set_progress(j, 0.88, "evaluating");
+    if (test) {
+        pred = malloc(test->rows * sizeof *pred);
+        conf = malloc(test->rows * sizeof *conf);
+        if (!pred || !conf) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
             goto out;
         }
-        job_set_progress(j, 0.7, "fitting");
-        if ((rc = knn_fit(d, &t->req.knn, &knn, err)) != MLWB_OK)
+        if ((rc = knn_predict_batch(knn, test->x, test->rows, pred, conf)) != MLWB_OK ||
+            (rc = metrics_compute(test->y, pred, test->rows, test->nclasses, &mr, err)) != MLWB_OK)
             goto out;
-        mj = json_pack("{sf ss si}", "accuracy", acc, "evaluation", "cv", "cv_folds", folds);
+        mj = metrics_json(&mr, d);
+        json_object_set_new(mj, "evaluation", json_string("holdout"));
+        json_object_set_new(mj, "holdout", json_real(holdout));
+        json_object_set_new(mj, "test_rows", json_integer((json_int_t)test->rows));
+        json_object_set_new(mj, "seed", json_integer((json_int_t)hseed));
+    } else {
+        pred = malloc(train->rows * sizeof *pred);
+        if (!pred) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < train->rows; i++)
+            pred[i] = cr.pred[i * (size_t)cr.kmax + (size_t)k - 1];
+        if ((rc = metrics_compute(train->y, pred, train->rows, train->nclasses, &mr, err)) !=
+            MLWB_OK)
+            goto out;
+        mj = metrics_json(&mr, d);
+        json_object_set_new(mj, "evaluation", json_string(cr.loo ? "loo" : "cv"));
+        if (!cr.loo)
+            json_object_set_new(mj, "cv_folds", json_integer(cr.folds));
+        /* the curve's mean at k: each fold weighs the same */
+        json_object_set_new(mj, "cv_mean", json_real(cr.points[k - 1].mean));
+        json_object_set_new(mj, "cv_sd", json_real(cr.points[k - 1].sd));
     }
     if (job_cancelled(j)) {
         rc = MLWB_ERR_CANCELLED;
@@ -682,18 +795,23 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     if ((rc = knn_serialize(knn, &blob, &len, err)) != MLWB_OK)
         goto out;
     double secs = mono() - t0;
-    json_t *pj = json_pack("{si}", "k", t->req.knn.k);
-    params = json_dumps(pj, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    metrics = json_dumps(mj, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    json_decref(pj);
-    if (!params || !metrics) {
+    pj = json_pack("{si ss ss ss sb}", "k", k, "distance", knn_metric_name(kp.metric), "weights",
+                   knn_weights_name(kp.weights), "scale", knn_scale_name(kp.scale), "k_auto",
+                   auto_k);
+    if (auto_k)
+        json_object_set_new(pj, "kmax", json_integer(cr.kmax));
+    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
+    params = json_dumps(pj, flags);
+    metrics = json_dumps(mj, flags);
+    curve = json_dumps(cj, flags);
+    if (!params || !metrics || !curve) {
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    job_set_progress(j, 0.9, "storing");
+    job_set_progress(j, 0.93, "storing");
     store_model_info info = {.params_json = params, .metrics_json = metrics,
-                             .dataset_version = d->version, .created = now(),
-                             .train_seconds = secs, .active = 1};
+                             .curve_json = curve, .dataset_version = d->version,
+                             .created = now(), .train_seconds = secs, .active = 1};
     snprintf(info.kind, sizeof info.kind, "knn");
     int64_t version = 0;
     mdl *m = mdl_new(0, "knn", knn, params, metrics, d->version, info.created);
@@ -712,26 +830,45 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     reg_publish(e->reg, m);
     pthread_mutex_unlock(&e->publish_mu);
     ev_post(e->events, EV_MODEL, job_id(j), version, 1, "published");
-    *result = json_pack("{sI ss sb s{si} sO sI sf}", "version", (json_int_t)version, "kind",
-                        "knn", "active", 1, "params", "k", t->req.knn.k, "metrics", mj,
-                        "dataset_version", (json_int_t)d->version, "train_seconds", secs);
+    *result = json_pack("{sI ss sb sO sO sI sf}", "version", (json_int_t)version, "kind", "knn",
+                        "active", 1, "params", pj, "metrics", mj, "dataset_version",
+                        (json_int_t)d->version, "train_seconds", secs);
+    json_object_set_new(*result, "curve_best_k", json_integer(cr.best_k));
+    json_object_set_new(*result, "curve_k_1se", json_integer(cr.k_1se));
 out:
+    knn_curve_clear(&cr);
+    metrics_clear(&mr);
     json_decref(mj);
+    json_decref(cj);
+    json_decref(pj);
+    free(pred);
+    free(conf);
     knn_free(&knn);
     free(blob);
     free(params);
     free(metrics);
+    free(curve);
     ds_release(&train);
     ds_release(&test);
     ds_release(&d);
     return rc;
 }
 
+static void train_desc(const eng_train_req *req, char *desc, size_t n)
+{
+    char k[32];
+    if (req->knn.k)
+        snprintf(k, sizeof k, "k=%d", req->knn.k);
+    else
+        snprintf(k, sizeof k, "k=auto kmax=%d", req->kmax ? req->kmax : KNN_CURVE_KMAX);
+    snprintf(desc, n, "%s knn %s", req->tune_only ? "tune" : "train", k);
+}
+
 static mlwb_status check_train(const eng_train_req *req, char **err)
 {
     if (strcmp(req->kind, "knn") != 0)
         return err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn)", req->kind);
-    if (req->knn.k < 1)
+    if (req->knn.k < 0)
         return err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->knn.k);
     return MLWB_OK;
 }
@@ -748,8 +885,9 @@ static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, ch
     t->e = e;
     t->req = *req;
     char desc[128];
-    snprintf(desc, sizeof desc, "train knn k=%d", req->knn.k);
-    int64_t id = job_submit_tagged(e->jobs, "train", desc, tag, run_train, t, free);
+    train_desc(req, desc, sizeof desc);
+    int64_t id = job_submit_tagged(e->jobs, req->tune_only ? "tune" : "train", desc, tag,
+                                   run_train, t, free);
     if (!id)
         err_set(err, MLWB_ERR_NOMEM, "cannot queue the job");
     return id;
@@ -789,7 +927,7 @@ int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval
     t->e = e;
     t->req = *req;
     char desc[128];
-    snprintf(desc, sizeof desc, "train knn k=%d", req->knn.k);
+    train_desc(req, desc, sizeof desc);
     int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_train, t, free);
     if (!id)
         err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");

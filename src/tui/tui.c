@@ -156,6 +156,9 @@ static void handle_event(tui_state *t, const ev *e)
     case EV_MODEL:
         t->dirty |= TUI_D_MODEL;
         break;
+    case EV_CURVE:  /* a curve panel is to come; the job's progress shows the fold */
+        t->dirty |= TUI_D_JOBS;
+        break;
     }
 }
 

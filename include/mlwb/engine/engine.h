@@ -22,6 +22,7 @@
 #include "mlwb/core/csv.h"
 #include "mlwb/core/knn.h"
 #include "mlwb/core/synth.h"
+#include "mlwb/core/tune.h"
 #include "mlwb/engine/events.h"
 #include "mlwb/engine/jobs.h"
 #include "mlwb/engine/registry.h"
@@ -70,10 +71,20 @@ int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_m
 
 typedef struct eng_train_req {
     char kind[16];     /* "knn" */
-    knn_params knn;
-    int folds;         /* for the evaluation */
+    knn_params knn;    /* k = 0: choose k from the curve (k=auto) */
+    int kmax;          /* k=auto: the curve's largest k (0 = 50) */
+    int folds;         /* cross-validation folds (0 = 5) */
+    int loo;           /* leave-one-out instead of folds */
+    unsigned long seed;  /* the folds' shuffle */
+    int tune_only;     /* `tune`: compute the curve, publish no model */
 } eng_train_req;
 int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err);
+
+/* The last tuning curve computed in this session (filled in fold by fold while a
+ * training or tune runs) as a new JSON object, or NULL when there is none:
+ * {"kind", "metric": "accuracy", "points": [{"k", "mean", "sd"}, ...], "best_k", "k_1se",
+ *  "folds", "folds_done", "loo", "done"}. */
+json_t *eng_last_curve(engine *e);
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
                            char **err);
 

@@ -21,7 +21,8 @@ typedef enum ev_kind {
     EV_PROGRESS,   /* job progress: job_id, fraction, text = phase */
     EV_JOB_DONE,   /* job finished (done, failed or cancelled): job_id */
     EV_DATASET,    /* a new current data set: version */
-    EV_MODEL       /* a model was published / activated: version */
+    EV_MODEL,      /* a model was published / activated: version */
+    EV_CURVE       /* a tuning curve gained a fold (eng_last_curve has it): job_id */
 } ev_kind;
 
 typedef struct ev {

@@ -1,0 +1,917 @@
+/*
+ * knn_search.c — exact k-nearest-neighbour search (see mlwb/core/knn_search.h).
+ *
+ * What is exact.  Every distance that decides a result is the row's "exact key",
+ * computed in double from the float inputs in a fixed order (Euclidean: the sum over j
+ * of ((double)q_j - (double)x_j)^2; Manhattan: the sum of |q_j - x_j|; cosine:
+ * 1 - q.x / sqrt(|q|^2 |x|^2), and 1 when either is a zero vector).  A result is the k
+ * smallest keys, ties to the lower row index; a NaN key counts as +infinity.  Reported
+ * distances are the keys rounded to float (Euclidean: the square root; cosine: at
+ * least 0).  A plain loop over all rows (knn_search_brute) is the definition; the fast
+ * paths below are proven to return the same rows in the same order.
+ *
+ * How it is fast.  Queries are cut into blocks of KNN_QB; par_for spreads the blocks
+ * over the threads, and each thread owns its scratch (found by its tid).  For a block,
+ * every block of KNN_RB rows gets an approximate value a(q, x) per pair:
+ *   - Euclidean: one sgemm of [-2(q-mu), 1] by [x-mu, |x-mu|^2] gives |x-mu|^2 - 2(q-mu).(x-mu)
+ *     = |q-x|^2 - |q-mu|^2, i.e. the key up to a per-query constant (mu, the column
+ *     means, is subtracted at build time to keep the norms, and so the error, small);
+ *   - cosine: one sgemm of the unit vectors gives -cos = key - 1;
+ *   - Manhattan: float loops over rows stored in panels of 8 (the inner loop runs across
+ *     8 rows, so it vectorises without reordering any row's sum).
+ * Each query keeps a buffer of candidates (value, row) holding every row seen so far
+ * whose value is at most a threshold; when the buffer fills, the k-th smallest value v_k
+ * is found (quickselect) and the threshold becomes v_k + 2E (Euclidean, cosine) or
+ * v_k (1+rho)/(1-rho) (Manhattan), and the buffer is compacted (grown when more than
+ * half stays).  At the end the survivors get their exact keys and the k best are taken.
+ *
+ * Why that is safe.  E bounds |a - (key - const)| for every row:
+ *   Euclidean: S = |q-mu| + max_x |x-mu|.  The dot product of K = dims+1 terms in float
+ *   errs by at most gamma_K (2|q-mu||x-mu| + |x-mu|^2) <= gamma_K S^2 whatever order or
+ *   FMA use the BLAS kernel chooses; rounding |x-mu|^2 to float adds u S^2, rounding the
+ *   centred inputs moves |q-x|^2 by at most 2u S^2, and the double key is within
+ *   (dims+1) 2^-53 of the truth.  That is about (K+4) u S^2; we take E = (2K+16) u S^2
+ *   plus (2K+16) FLT_MIN for underflow (u = 2^-24, gamma_K = K u / (1 - K u)).
+ *   Cosine: unit vectors rounded to float, a dot of K = dims terms of size <= 1:
+ *   about (K+3) u; E = (2K+16) u (+ underflow).  Manhattan: a float sum of dims
+ *   rounded |differences| errs by at most about (dims+1) u times the sum: rho = (2 dims
+ *   + 16) u, relative.
+ * If row x is among the true k nearest, its key is at most the k-th smallest key, which
+ * is at most v_k + E (k rows have value <= v_k); so a(x) <= key(x) + E <= v_k + 2E, and
+ * x is never dropped — neither are rows whose key ties with the k-th, so the exact
+ * re-ranking sees every row that can take a place, and orders them by (key, row).
+ * Rows dropped under an earlier, larger v_k would be dropped by the final one too.
+ * Inputs that are not finite, or so large (> 1e15) that float squares could overflow,
+ * take the brute-force path (the whole index at build time; one query at search time).
+ *
+ * Threads.  OpenBLAS is told once (pthread_once in knn_index_build) to use one thread
+ * of its own: the search calls sgemm from inside par_for workers, which already use the
+ * cores; the process's other BLAS users (none in the core today) inherit that setting.
+ *
+ * Thread-safety: an index is immutable after knn_index_build; any number of threads may
+ * search it at once.  Build and free from one thread.
+ */
+#include "mlwb/core/knn_search.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlwb/core/parfor.h"
+
+enum {
+    KNN_QB = 64,          /* queries per block (one par_for item) */
+    KNN_RB = 1024,        /* KNN_GEMM: rows per sgemm; scratch KNN_QB x KNN_RB floats */
+    KNN_PANEL = 8,        /* rows per panel (one AVX register of floats) */
+    KNN_PB = 24,          /* panels per run that every query of a block visits in turn */
+    KNN_MIN_FAST = 32,    /* below this many rows, brute force */
+    KNN_FMA_MAX_DIMS = 128 /* above, sgemm (its packing pays off) */
+};
+
+#define KNN_U (1.0 / 16777216.0)  /* unit roundoff of float, 2^-24 */
+#define KNN_BIG 1e15              /* larger magnitudes take the brute-force path */
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define KNN_HAVE_AVX2 1
+#include <immintrin.h>
+#else
+#define KNN_HAVE_AVX2 0
+#endif
+
+typedef enum knn_method {
+    KNN_BRUTE,  /* the exact key of every row */
+    KNN_GEMM,   /* Euclidean, cosine: sgemm over row blocks */
+    KNN_FMA,    /* Euclidean, cosine: AVX2+FMA tiles over panels */
+    KNN_L1      /* Manhattan: loops over panels (AVX2 when the CPU has it) */
+} knn_method;
+
+struct knn_index {
+    size_t rows, dims;
+    knn_metric metric;
+    knn_method method;
+    int avx2;       /* KNN_L1: run the AVX2 build of the loop */
+    float *x;       /* rows*dims, the caller's values (exact keys come from these) */
+    double *xn2;    /* cosine: |x|^2 per row, in double */
+    size_t ka;      /* floats per prepared row: Euclidean dims+1, else dims */
+    float *mu;      /* Euclidean: column means (dims) */
+    double maxnorm; /* Euclidean: max |x-mu| */
+    float *xa;      /* KNN_GEMM: rows*ka prepared rows (knn_prep_row), row-major */
+    float *xp;      /* KNN_FMA, KNN_L1: ceil(rows/8) panels of ka*8 floats, panel row j
+                     * holding column j of its 8 prepared rows (zeros pad the last) */
+};
+
+typedef struct knn_cand {
+    double key;
+    int32_t idx;
+} knn_cand;
+
+/* --- exact keys ------------------------------------------------------------------- */
+
+static double knn_key_euclid(const float *q, const float *x, size_t dims)
+{
+    double s = 0;
+    for (size_t j = 0; j < dims; j++) {
+        double t = (double)q[j] - (double)x[j];
+        s += t * t;
+    }
+    return s;
+}
+
+static double knn_key_manhattan(const float *q, const float *x, size_t dims)
+{
+    double s = 0;
+    for (size_t j = 0; j < dims; j++)
+        s += fabs((double)q[j] - (double)x[j]);
+    return s;
+}
+
+static double knn_sqnorm(const float *x, size_t dims)
+{
+    double s = 0;
+    for (size_t j = 0; j < dims; j++)
+        s += (double)x[j] * (double)x[j];
+    return s;
+}
+
+static double knn_key_cosine(const float *q, double qn2, const float *x, double xn2, size_t dims)
+{
+    if (qn2 == 0 || xn2 == 0)
+        return 1.0;
+    double dot = 0;
+    for (size_t j = 0; j < dims; j++)
+        dot += (double)q[j] * (double)x[j];
+    return 1.0 - dot / sqrt(qn2 * xn2);
+}
+
+/* The exact key of row r for query q (qn2: |q|^2, used by cosine). */
+static double knn_key(const knn_index *ix, const float *q, double qn2, size_t r)
+{
+    const float *x = ix->x + r * ix->dims;
+    double key;
+    switch (ix->metric) {
+    case KNN_MANHATTAN:
+        key = knn_key_manhattan(q, x, ix->dims);
+        break;
+    case KNN_COSINE:
+        key = knn_key_cosine(q, qn2, x, ix->xn2[r], ix->dims);
+        break;
+    default:
+        key = knn_key_euclid(q, x, ix->dims);
+        break;
+    }
+    return key == key ? key : INFINITY;
+}
+
+static float knn_key_to_dist(knn_metric metric, double key)
+{
+    switch (metric) {
+    case KNN_EUCLIDEAN:
+        return (float)sqrt(key);
+    case KNN_COSINE:
+        return key < 0 ? 0.0f : (float)key;
+    default:
+        return (float)key;
+    }
+}
+
+/* --- a bounded max-heap of (key, idx), ordered by key then index ------------------- */
+
+static int knn_cand_less(knn_cand a, knn_cand b)
+{
+    return a.key < b.key || (a.key == b.key && a.idx < b.idx);
+}
+
+static void knn_heap_sift_down(knn_cand *h, int n, int i)
+{
+    knn_cand v = h[i];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && knn_cand_less(h[c], h[c + 1]))
+            c++;
+        if (!knn_cand_less(v, h[c]))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+}
+
+/* Offer c to the heap h of at most k entries (*n in use). */
+static void knn_heap_offer(knn_cand *h, int *n, int k, knn_cand c)
+{
+    if (*n < k) {
+        int i = (*n)++;
+        while (i > 0) {
+            int p = (i - 1) / 2;
+            if (!knn_cand_less(h[p], c))
+                break;
+            h[i] = h[p];
+            i = p;
+        }
+        h[i] = c;
+    } else if (knn_cand_less(c, h[0])) {
+        h[0] = c;
+        knn_heap_sift_down(h, *n, 0);
+    }
+}
+
+/* Sort the heap in place, nearest first. */
+static void knn_heap_sort(knn_cand *h, int n)
+{
+    for (int m = n - 1; m > 0; m--) {
+        knn_cand t = h[0];
+        h[0] = h[m];
+        h[m] = t;
+        knn_heap_sift_down(h, m, 0);
+    }
+}
+
+/* Write the sorted heap h[0..n) as one query's k results. */
+static void knn_emit(knn_metric metric, const knn_cand *h, int n, int k, int32_t *oi, float *od)
+{
+    for (int j = 0; j < k; j++) {
+        oi[j] = j < n ? h[j].idx : -1;
+        od[j] = j < n ? knn_key_to_dist(metric, h[j].key) : INFINITY;
+    }
+}
+
+/* The definition: the exact key of every row. */
+static void knn_search_brute(const knn_index *ix, const float *q, int64_t ex, int k,
+                             knn_cand *heap, int32_t *oi, float *od)
+{
+    double qn2 = ix->metric == KNN_COSINE ? knn_sqnorm(q, ix->dims) : 0;
+    int n = 0;
+    for (size_t r = 0; r < ix->rows; r++)
+        if ((int64_t)r != ex)
+            knn_heap_offer(heap, &n, k, (knn_cand){knn_key(ix, q, qn2, r), (int32_t)r});
+    knn_heap_sort(heap, n);
+    knn_emit(ix->metric, heap, n, k, oi, od);
+}
+
+/* --- the index ---------------------------------------------------------------------- */
+
+static pthread_once_t knn_blas_once = PTHREAD_ONCE_INIT;
+
+static void knn_blas_init(void)
+{
+    openblas_set_num_threads(1);
+}
+
+static int knn_all_finite(const float *x, size_t n, float limit)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabsf(x[i]) <= limit))
+            return 0;
+    return 1;
+}
+
+static int knn_cpu_avx2(void)
+{
+#if KNN_HAVE_AVX2
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+/* The method for a new index: MLWB_KNN_KERNEL (brute, blas, avx2 or auto) may force
+ * one, for tests and measurements; "blas" means the plain loops for Manhattan, and a
+ * forced avx2 on a CPU without it means blas. */
+static knn_method knn_choose(knn_index *ix)
+{
+    const char *env = getenv("MLWB_KNN_KERNEL");
+    int avx2 = knn_cpu_avx2() && !(env && strcmp(env, "blas") == 0);
+    if (env && strcmp(env, "brute") == 0)
+        return KNN_BRUTE;
+    if (ix->metric == KNN_MANHATTAN) {
+        ix->avx2 = avx2;
+        return KNN_L1;
+    }
+    if (!avx2)
+        return KNN_GEMM;
+    if (env && strcmp(env, "avx2") == 0)
+        return KNN_FMA;
+    return ix->dims <= KNN_FMA_MAX_DIMS ? KNN_FMA : KNN_GEMM;
+}
+
+/* Row r as the fast path sees it, into out[ix->ka]: Euclidean [x-mu, |x-mu|^2],
+ * cosine x/|x| (zero stays zero), Manhattan x.  Returns |x-mu|^2 (Euclidean). */
+static double knn_prep_row(const knn_index *ix, size_t r, float *out)
+{
+    const float *x = ix->x + r * ix->dims;
+    size_t d = ix->dims;
+    if (ix->metric == KNN_EUCLIDEAN) {
+        for (size_t j = 0; j < d; j++)
+            out[j] = x[j] - ix->mu[j];
+        double n2 = knn_sqnorm(out, d);
+        out[d] = (float)n2;
+        return n2;
+    }
+    if (ix->metric == KNN_COSINE) {
+        double n = sqrt(ix->xn2[r]);
+        for (size_t j = 0; j < d; j++)
+            out[j] = n > 0 ? (float)((double)x[j] / n) : 0.0f;
+        return 0;
+    }
+    memcpy(out, x, d * sizeof *out);
+    return 0;
+}
+
+/* The fast path's copy of the rows: row-major xa (KNN_GEMM) or panels xp. */
+static int knn_build_fast(knn_index *ix)
+{
+    size_t rows = ix->rows, d = ix->dims;
+    ix->ka = ix->metric == KNN_EUCLIDEAN ? d + 1 : d;
+    if (ix->metric == KNN_EUCLIDEAN) {
+        double *sum = calloc(d, sizeof *sum);
+        if (!(ix->mu = malloc(d * sizeof *ix->mu)) || !sum) {
+            free(sum);
+            return -1;
+        }
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < d; j++)
+                sum[j] += ix->x[r * d + j];
+        for (size_t j = 0; j < d; j++)
+            ix->mu[j] = (float)(sum[j] / (double)rows);
+        free(sum);
+    }
+    float *row = malloc(ix->ka * sizeof *row);
+    if (!row)
+        return -1;
+    size_t np = (rows + KNN_PANEL - 1) / KNN_PANEL;
+    if (ix->method == KNN_GEMM)
+        ix->xa = malloc(rows * ix->ka * sizeof *ix->xa);
+    else
+        ix->xp = calloc(np * ix->ka * KNN_PANEL, sizeof *ix->xp);
+    if (!ix->xa && !ix->xp) {
+        free(row);
+        return -1;
+    }
+    double maxn2 = 0;
+    for (size_t r = 0; r < rows; r++) {
+        double n2 = knn_prep_row(ix, r, row);
+        if (n2 > maxn2)
+            maxn2 = n2;
+        if (ix->xa)
+            memcpy(ix->xa + r * ix->ka, row, ix->ka * sizeof *row);
+        else
+            for (size_t j = 0; j < ix->ka; j++)
+                ix->xp[((r / KNN_PANEL) * ix->ka + j) * KNN_PANEL + r % KNN_PANEL] = row[j];
+    }
+    free(row);
+    ix->maxnorm = sqrt(maxn2);
+    return 0;
+}
+
+mlwb_status knn_index_build(const float *x, size_t rows, size_t dims, knn_metric metric,
+                            knn_index **out, char **err)
+{
+    *out = NULL;
+    if (rows < 1 || dims < 1)
+        return err_set(err, MLWB_ERR_INVALID, "knn index: %zu rows x %zu columns: need at least one of each",
+                       rows, dims);
+    if (rows > INT32_MAX - KNN_PANEL)
+        return err_set(err, MLWB_ERR_INVALID, "knn index: %zu rows: at most %d are supported",
+                       rows, INT32_MAX - KNN_PANEL);
+    if (metric != KNN_EUCLIDEAN && metric != KNN_MANHATTAN && metric != KNN_COSINE)
+        return err_set(err, MLWB_ERR_INVALID, "knn index: unknown metric %d", (int)metric);
+    if (rows > SIZE_MAX / sizeof(float) / (dims + KNN_PANEL) / 4)
+        return err_set(err, MLWB_ERR_NOMEM, "knn index: %zu x %zu rows do not fit in memory",
+                       rows, dims);
+    pthread_once(&knn_blas_once, knn_blas_init);
+    knn_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        goto nomem;
+    ix->rows = rows;
+    ix->dims = dims;
+    ix->metric = metric;
+    if (!(ix->x = malloc(rows * dims * sizeof(float))))
+        goto nomem;
+    memcpy(ix->x, x, rows * dims * sizeof(float));
+    if (metric == KNN_COSINE) {
+        if (!(ix->xn2 = malloc(rows * sizeof(double))))
+            goto nomem;
+        for (size_t r = 0; r < rows; r++)
+            ix->xn2[r] = knn_sqnorm(ix->x + r * dims, dims);
+    }
+    ix->method = KNN_BRUTE;
+    if (rows >= KNN_MIN_FAST && knn_all_finite(ix->x, rows * dims, (float)KNN_BIG)) {
+        ix->method = knn_choose(ix);
+        if (ix->method != KNN_BRUTE && knn_build_fast(ix))
+            goto nomem;
+        if (!(ix->maxnorm <= KNN_BIG))
+            ix->method = KNN_BRUTE;
+    }
+    *out = ix;
+    return MLWB_OK;
+nomem:
+    knn_index_free(&ix);
+    return err_set(err, MLWB_ERR_NOMEM, "knn index: cannot copy %zu x %zu rows: out of memory",
+                   rows, dims);
+}
+
+void knn_index_free(knn_index **pix)
+{
+    knn_index *ix = *pix;
+    *pix = NULL;
+    if (!ix)
+        return;
+    free(ix->x);
+    free(ix->xn2);
+    free(ix->xa);
+    free(ix->mu);
+    free(ix->xp);
+    free(ix);
+}
+
+size_t knn_index_rows(const knn_index *ix) { return ix->rows; }
+size_t knn_index_dims(const knn_index *ix) { return ix->dims; }
+knn_metric knn_index_metric(const knn_index *ix) { return ix->metric; }
+const float *knn_index_row(const knn_index *ix, size_t i) { return ix->x + i * ix->dims; }
+
+/* --- candidate buffers ------------------------------------------------------------- */
+
+/* One query's candidates: every row seen so far whose value is <= thr. */
+typedef struct knn_qbuf {
+    float *val;
+    int32_t *row;
+    size_t n, cap;
+    float thr;
+    double mul, add;  /* thr = v_k * mul + add, rounded up */
+    int64_t ex;       /* row to leave out, or -1 */
+    int brute;        /* this query takes the brute-force path */
+} knn_qbuf;
+
+typedef struct knn_scratch {
+    size_t nqb;       /* queries per block this scratch serves (<= KNN_QB) */
+    float *qa;        /* (nqb rounded up to 4) * ka, the prepared queries */
+    float *c;         /* KNN_GEMM: nqb * KNN_RB */
+    knn_qbuf qb[KNN_QB];
+    float *sel;       /* quickselect scratch, selcap floats */
+    size_t selcap;
+    knn_cand *heap;   /* k */
+} knn_scratch;
+
+/* The k-th smallest (k >= 1) of v[0..n), n >= k; v is reordered. */
+static float knn_select(float *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        float a = v[lo], b = v[mid], c = v[hi];
+        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        for (;;) {  /* Hoare partition */
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i >= j)
+                break;
+            float t = v[i];
+            v[i] = v[j];
+            v[j] = t;
+            i++;
+            j--;
+        }
+        /* now v[lo..j] <= pivot <= v[j+1..hi] */
+        if (want <= j)
+            hi = j;
+        else
+            lo = j + 1;
+    }
+    return v[want];
+}
+
+/* Tighten qb's threshold from its k-th smallest value and drop what lies above it;
+ * when `grow` and more than half the buffer stays, double it.  -1 when out of memory. */
+static int knn_prune(knn_scratch *s, knn_qbuf *qb, int k, int grow)
+{
+    if (qb->n < (size_t)k)
+        return 0;
+    if (s->selcap < qb->n) {
+        float *t = realloc(s->sel, qb->n * sizeof *t);
+        if (!t)
+            return -1;
+        s->sel = t;
+        s->selcap = qb->n;
+    }
+    memcpy(s->sel, qb->val, qb->n * sizeof *s->sel);
+    double vk = knn_select(s->sel, qb->n, (size_t)k);
+    double t = vk * qb->mul + qb->add;
+    float thr = (float)t;
+    if ((double)thr < t)
+        thr = nextafterf(thr, INFINITY);
+    if (thr < qb->thr)
+        qb->thr = thr;
+    size_t m = 0;
+    for (size_t i = 0; i < qb->n; i++)
+        if (qb->val[i] <= qb->thr) {
+            qb->val[m] = qb->val[i];
+            qb->row[m++] = qb->row[i];
+        }
+    qb->n = m;
+    if (grow && m > qb->cap / 2) {
+        size_t cap = qb->cap * 2;
+        float *v = realloc(qb->val, cap * sizeof *v);
+        if (!v)
+            return -1;
+        qb->val = v;
+        int32_t *r = realloc(qb->row, cap * sizeof *r);
+        if (!r)
+            return -1;
+        qb->row = r;
+        qb->cap = cap;
+    }
+    return 0;
+}
+
+/* Add (v, row) to qb if it passes the threshold.  -1 when out of memory. */
+static int knn_push(knn_scratch *s, knn_qbuf *qb, int k, float v, int32_t row)
+{
+    if (!(v <= qb->thr) || row == qb->ex)
+        return 0;
+    if (qb->n == qb->cap) {
+        if (knn_prune(s, qb, k, 1))
+            return -1;
+        if (!(v <= qb->thr))
+            return 0;
+    }
+    qb->val[qb->n] = v;
+    qb->row[qb->n++] = row;
+    return 0;
+}
+
+/* The exact re-ranking of qb's survivors; writes the query's k results. */
+static int knn_finish(const knn_index *ix, knn_scratch *s, knn_qbuf *qb, const float *q, int k,
+                      int32_t *oi, float *od)
+{
+    if (knn_prune(s, qb, k, 0))
+        return -1;
+    double qn2 = ix->metric == KNN_COSINE ? knn_sqnorm(q, ix->dims) : 0;
+    int n = 0;
+    for (size_t i = 0; i < qb->n; i++)
+        knn_heap_offer(s->heap, &n, k,
+                       (knn_cand){knn_key(ix, q, qn2, (size_t)qb->row[i]), qb->row[i]});
+    knn_heap_sort(s->heap, n);
+    knn_emit(ix->metric, s->heap, n, k, oi, od);
+    return 0;
+}
+
+static void knn_scratch_free(knn_scratch *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < KNN_QB; i++) {
+        free(s->qb[i].val);
+        free(s->qb[i].row);
+    }
+    free(s->qa);
+    free(s->c);
+    free(s->sel);
+    free(s->heap);
+    free(s);
+}
+
+/* Scratch for blocks of up to nqb queries. */
+static knn_scratch *knn_scratch_new(const knn_index *ix, int k, size_t nqb)
+{
+    knn_scratch *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->nqb = nqb;
+    size_t cap = (size_t)k * 2 < 64 ? 64 : (size_t)k * 2;
+    int ok = (s->heap = malloc((size_t)k * sizeof *s->heap)) != NULL;
+    if (ix->method != KNN_BRUTE)
+        ok = ok && (s->qa = calloc((nqb + 3) / 4 * 4 * (ix->ka ? ix->ka : 1), sizeof *s->qa));
+    if (ix->method == KNN_GEMM)
+        ok = ok && (s->c = malloc(nqb * KNN_RB * sizeof *s->c));
+    if (ix->method != KNN_BRUTE)
+        for (size_t i = 0; ok && i < nqb; i++) {
+            s->qb[i].cap = cap;
+            ok = (s->qb[i].val = malloc(cap * sizeof(float))) &&
+                 (s->qb[i].row = malloc(cap * sizeof(int32_t)));
+        }
+    if (!ok) {
+        knn_scratch_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* --- search ------------------------------------------------------------------------ */
+
+typedef struct knn_job {
+    const knn_index *ix;
+    const float *q;
+    size_t nq;
+    int k;
+    const int64_t *exclude;
+    int32_t *idx;
+    float *dist;
+    int nthreads;
+    knn_scratch **scr;  /* per thread, made on first use by that thread */
+    atomic_int failed;
+} knn_job;
+
+/* Set up the buffers and the prepared queries s->qa for queries [q0, q0+nb):
+ * Euclidean [-2(q-mu), 1], cosine -q/|q|, Manhattan q; the error terms of the
+ * threshold; brute force for a query with values that are not finite or too large. */
+static void knn_prepare(const knn_job *jb, knn_scratch *s, size_t q0, size_t nb)
+{
+    const knn_index *ix = jb->ix;
+    size_t d = ix->dims, ka = ix->ka;
+    double K = ix->metric == KNN_EUCLIDEAN ? (double)d + 1 : (double)d;
+    double e_rel = (2 * K + 16) * KNN_U, e_abs = (2 * K + 16) * (double)FLT_MIN;
+    for (size_t i = 0; i < (nb + 3) / 4 * 4; i++) {
+        float *a = s->qa + i * ka;
+        if (i >= nb) {  /* padding of the last group of 4 */
+            memset(a, 0, ka * sizeof *a);
+            continue;
+        }
+        const float *q = jb->q + (q0 + i) * d;
+        knn_qbuf *qb = &s->qb[i];
+        qb->n = 0;
+        qb->thr = INFINITY;
+        qb->ex = jb->exclude ? jb->exclude[q0 + i] : -1;
+        qb->brute = !knn_all_finite(q, d, (float)KNN_BIG);
+        qb->mul = 1;
+        if (qb->brute) {
+            memset(a, 0, ka * sizeof *a);
+        } else if (ix->metric == KNN_EUCLIDEAN) {
+            for (size_t j = 0; j < d; j++)
+                a[j] = -2.0f * (q[j] - ix->mu[j]);
+            a[d] = 1.0f;
+            double S = sqrt(knn_sqnorm(a, d)) / 2 + ix->maxnorm;
+            qb->add = 2 * (e_rel * S * S + e_abs);
+        } else if (ix->metric == KNN_COSINE) {
+            double n = sqrt(knn_sqnorm(q, d));
+            for (size_t j = 0; j < d; j++)
+                a[j] = n > 0 ? (float)(-(double)q[j] / n) : 0.0f;
+            qb->add = 2 * (e_rel * 4 + e_abs);
+        } else {
+            double rho = (2 * (double)d + 16) * KNN_U;
+            memcpy(a, q, d * sizeof *a);
+            qb->mul = (1 + rho) / (1 - rho);
+            qb->add = 2 * e_abs;
+        }
+    }
+}
+
+/* KNN_GEMM: queries of the block against blocks of KNN_RB rows by sgemm. */
+static int knn_block_gemm(const knn_job *jb, knn_scratch *s, size_t nb)
+{
+    const knn_index *ix = jb->ix;
+    size_t ka = ix->ka;
+    for (size_t r0 = 0; r0 < ix->rows; r0 += KNN_RB) {
+        size_t rb = ix->rows - r0 < KNN_RB ? ix->rows - r0 : KNN_RB;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)rb, (int)ka, 1.0f,
+                    s->qa, (int)ka, ix->xa + r0 * ka, (int)ka, 0.0f, s->c, (int)rb);
+        for (size_t i = 0; i < nb; i++) {
+            knn_qbuf *qb = &s->qb[i];
+            if (qb->brute)
+                continue;
+            const float *c = s->c + i * rb;
+            for (size_t r = 0; r < rb; r++)
+                if (c[r] <= qb->thr && knn_push(s, qb, jb->k, c[r], (int32_t)(r0 + r)))
+                    return -1;
+        }
+    }
+    return 0;
+}
+
+/* Offer the 8 values v of panel p to qb (those under its threshold). */
+static int knn_offer8(const knn_job *jb, knn_scratch *s, knn_qbuf *qb, const float *v, size_t p)
+{
+    size_t r = p * KNN_PANEL;
+    for (int l = 0; l < KNN_PANEL && r + (size_t)l < jb->ix->rows; l++)
+        if (v[l] <= qb->thr && knn_push(s, qb, jb->k, v[l], (int32_t)(r + (size_t)l)))
+            return -1;
+    return 0;
+}
+
+/* KNN_L1: Manhattan over the panels, every query of the block visiting a run of panels
+ * while it is in cache.  The inner loop runs across the 8 rows of a panel, so it
+ * vectorises without reordering any row's sum.  Inlined twice: plain and AVX2. */
+static inline __attribute__((always_inline)) int knn_l1_body(const knn_job *jb, knn_scratch *s,
+                                                             size_t nb)
+{
+    const knn_index *ix = jb->ix;
+    size_t d = ix->dims, np = (ix->rows + KNN_PANEL - 1) / KNN_PANEL;
+    for (size_t p0 = 0; p0 < np; p0 += KNN_PB) {
+        size_t p1 = np - p0 < KNN_PB ? np : p0 + KNN_PB;
+        for (size_t i = 0; i < nb; i++) {
+            knn_qbuf *qb = &s->qb[i];
+            if (qb->brute)
+                continue;
+            const float *q = s->qa + i * ix->ka;
+            for (size_t p = p0; p < p1; p++) {
+                const float *xp = ix->xp + p * d * KNN_PANEL;
+                float acc[KNN_PANEL] = {0};
+                for (size_t j = 0; j < d; j++) {
+                    float qj = q[j];
+                    for (int l = 0; l < KNN_PANEL; l++)
+                        acc[l] += fabsf(qj - xp[j * KNN_PANEL + l]);
+                }
+                float mn = acc[0];
+                for (int l = 1; l < KNN_PANEL; l++)
+                    mn = acc[l] < mn ? acc[l] : mn;
+                if (mn <= qb->thr && knn_offer8(jb, s, qb, acc, p))
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int knn_block_l1(const knn_job *jb, knn_scratch *s, size_t nb)
+{
+    return knn_l1_body(jb, s, nb);
+}
+
+#if KNN_HAVE_AVX2
+__attribute__((target("avx2,fma"))) static int knn_block_l1_avx2(const knn_job *jb,
+                                                                  knn_scratch *s, size_t nb)
+{
+    return knn_l1_body(jb, s, nb);
+}
+
+/* KNN_FMA: tiles of NQ queries x NP panels in registers; value = init + sum_j a_j x_j
+ * over the first `dims` panel rows (init: the norms row for Euclidean, 0 for cosine),
+ * compared with each query's threshold at once.  a: the NQ prepared queries. */
+#define KNN_TILE(NQ, NP)                                                                     \
+    __attribute__((target("avx2,fma"))) static int knn_tile_##NQ##x##NP(                     \
+        const knn_job *jb, knn_scratch *s, size_t g, size_t nb, size_t p)                    \
+    {                                                                                        \
+        const knn_index *ix = jb->ix;                                                        \
+        size_t d = ix->dims, ka = ix->ka, ps = ka * KNN_PANEL;                               \
+        const float *xp = ix->xp + p * ps;                                                   \
+        const float *a = s->qa + g * ka;                                                     \
+        __m256 acc[NQ][NP];                                                                  \
+        _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                              \
+        {                                                                                    \
+            __m256 init = ix->metric == KNN_EUCLIDEAN                                        \
+                              ? _mm256_loadu_ps(xp + (size_t)pi * ps + d * KNN_PANEL)        \
+                              : _mm256_setzero_ps();                                         \
+            _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++) acc[qi][pi] = init;      \
+        }                                                                                    \
+        for (size_t j = 0; j < d; j++) {                                                     \
+            __m256 x[NP];                                                                    \
+            _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                          \
+                x[pi] = _mm256_loadu_ps(xp + (size_t)pi * ps + j * KNN_PANEL);               \
+            _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++)                          \
+            {                                                                                \
+                __m256 b = _mm256_broadcast_ss(a + (size_t)qi * ka + j);                     \
+                _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                      \
+                    acc[qi][pi] = _mm256_fmadd_ps(b, x[pi], acc[qi][pi]);                    \
+            }                                                                                \
+        }                                                                                    \
+        _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++)                              \
+        {                                                                                    \
+            if (g + (size_t)qi >= nb)                                                        \
+                break;                                                                       \
+            knn_qbuf *qb = &s->qb[g + (size_t)qi];                                           \
+            __m256 t = _mm256_set1_ps(qb->thr);                                              \
+            __m256 hit = _mm256_cmp_ps(acc[qi][0], t, _CMP_LE_OQ);                           \
+            _Pragma("GCC unroll 4") for (int pi = 1; pi < NP; pi++)                          \
+                hit = _mm256_or_ps(hit, _mm256_cmp_ps(acc[qi][pi], t, _CMP_LE_OQ));          \
+            if (!_mm256_movemask_ps(hit) || qb->brute)                                       \
+                continue;                                                                    \
+            _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                          \
+            {                                                                                \
+                float v[KNN_PANEL];                                                          \
+                _mm256_storeu_ps(v, acc[qi][pi]);                                            \
+                if (knn_offer8(jb, s, qb, v, p + (size_t)pi))                                \
+                    return -1;                                                               \
+            }                                                                                \
+        }                                                                                    \
+        return 0;                                                                            \
+    }
+
+KNN_TILE(4, 3)
+KNN_TILE(4, 1)
+KNN_TILE(1, 4)
+KNN_TILE(1, 1)
+
+static int knn_block_fma(const knn_job *jb, knn_scratch *s, size_t nb)
+{
+    size_t np = (jb->ix->rows + KNN_PANEL - 1) / KNN_PANEL;
+    for (size_t p0 = 0; p0 < np; p0 += KNN_PB) {
+        size_t p1 = np - p0 < KNN_PB ? np : p0 + KNN_PB;
+        if (nb == 1) {
+            size_t p = p0;
+            for (; p + 4 <= p1; p += 4)
+                if (knn_tile_1x4(jb, s, 0, nb, p))
+                    return -1;
+            for (; p < p1; p++)
+                if (knn_tile_1x1(jb, s, 0, nb, p))
+                    return -1;
+            continue;
+        }
+        for (size_t g = 0; g < nb; g += 4) {
+            size_t p = p0;
+            for (; p + 3 <= p1; p += 3)
+                if (knn_tile_4x3(jb, s, g, nb, p))
+                    return -1;
+            for (; p < p1; p++)
+                if (knn_tile_4x1(jb, s, g, nb, p))
+                    return -1;
+        }
+    }
+    return 0;
+}
+#endif
+
+/* par_for item b: queries [b*KNN_QB, ...). */
+static void knn_search_cb(void *arg, size_t b, int tid)
+{
+    knn_job *jb = arg;
+    const knn_index *ix = jb->ix;
+    size_t nqb = jb->nq < KNN_QB ? jb->nq : KNN_QB;
+    knn_scratch *s = tid < jb->nthreads ? jb->scr[tid] : NULL, *own = NULL;
+    if (!s) {
+        s = knn_scratch_new(ix, jb->k, nqb);
+        if (!s) {
+            atomic_store(&jb->failed, 1);
+            return;
+        }
+        if (tid < jb->nthreads)
+            jb->scr[tid] = s;
+        else
+            own = s;  /* the thread count changed under us: private scratch */
+    }
+    size_t q0 = b * KNN_QB, nb = jb->nq - q0 < KNN_QB ? jb->nq - q0 : KNN_QB;
+    size_t k = (size_t)jb->k;
+    int rc = 0;
+    if (ix->method == KNN_BRUTE) {
+        for (size_t i = q0; i < q0 + nb; i++)
+            knn_search_brute(ix, jb->q + i * ix->dims, jb->exclude ? jb->exclude[i] : -1,
+                             jb->k, s->heap, jb->idx + i * k, jb->dist + i * k);
+        goto out;
+    }
+    knn_prepare(jb, s, q0, nb);
+    switch (ix->method) {
+    case KNN_GEMM:
+        rc = knn_block_gemm(jb, s, nb);
+        break;
+#if KNN_HAVE_AVX2
+    case KNN_FMA:
+        rc = knn_block_fma(jb, s, nb);
+        break;
+#endif
+    default:
+#if KNN_HAVE_AVX2
+        if (ix->avx2) {
+            rc = knn_block_l1_avx2(jb, s, nb);
+            break;
+        }
+#endif
+        rc = knn_block_l1(jb, s, nb);
+        break;
+    }
+    for (size_t i = 0; !rc && i < nb; i++) {
+        const float *q = jb->q + (q0 + i) * ix->dims;
+        if (s->qb[i].brute)
+            knn_search_brute(ix, q, s->qb[i].ex, jb->k, s->heap, jb->idx + (q0 + i) * k,
+                             jb->dist + (q0 + i) * k);
+        else
+            rc = knn_finish(ix, s, &s->qb[i], q, jb->k, jb->idx + (q0 + i) * k,
+                            jb->dist + (q0 + i) * k);
+    }
+    if (rc)
+        atomic_store(&jb->failed, 1);
+out:
+    knn_scratch_free(own);
+}
+
+mlwb_status knn_index_search(const knn_index *ix, const float *q, size_t nq, int k,
+                             const int64_t *exclude, int32_t *idx, float *dist, char **err)
+{
+    if (k < 1 || (size_t)k > ix->rows)
+        return err_set(err, MLWB_ERR_INVALID, "knn search: k=%d: need 1 .. %zu", k, ix->rows);
+    if (nq == 0)
+        return MLWB_OK;
+    knn_job jb = {.ix = ix, .q = q, .nq = nq, .k = k, .exclude = exclude, .idx = idx,
+                  .dist = dist};
+    atomic_init(&jb.failed, 0);
+    jb.nthreads = par_threads();
+    knn_scratch *one[1] = {NULL};
+    jb.scr = jb.nthreads == 1 ? one : calloc((size_t)jb.nthreads, sizeof *jb.scr);
+    if (!jb.scr)
+        return err_set(err, MLWB_ERR_NOMEM, "knn search: out of memory");
+    par_for((nq + KNN_QB - 1) / KNN_QB, knn_search_cb, &jb);
+    for (int t = 0; t < jb.nthreads; t++)
+        knn_scratch_free(jb.scr[t]);
+    if (jb.scr != one)
+        free(jb.scr);
+    if (atomic_load(&jb.failed))
+        return err_set(err, MLWB_ERR_NOMEM, "knn search: out of memory for k=%d", k);
+    return MLWB_OK;
+}
