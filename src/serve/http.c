@@ -21,6 +21,31 @@
  *   as it arrives and answered 413 once it ends (past 8x the cap the connection is
  *   dropped).  Only JSON is accepted: no form or multipart parsing (no PostProcessor).
  *   Request bodies are parsed by jansson, never evaluated; `prompt` too.
+ * - Body memory follows the bytes that arrived, never the declared length: a buffer
+ *   starts at 4 KiB and doubles as data comes (at most to the declared length or
+ *   max_body), so a client that declares 1 MB and sends 10 bytes costs 4 KiB.
+ * - All buffered bodies together stay under a budget (http_opts.max_buffered, default
+ *   the larger of 64 MiB and 16 x max_body).  Every byte of every body buffer is charged
+ *   to one atomic counter before it is allocated and given back when the buffer is
+ *   freed; the counter never exceeds the budget and never underflows (compare-and-swap
+ *   on the way up, each request returns exactly what it holds on the way down), and it
+ *   is back to 0 once the daemon has stopped (asserted in http_stop).  A body that would
+ *   go over is refused with 503 {"error": "server busy: ..."} and `Retry-After: 1`:
+ *   on the first call when the declared length (4 KiB for a chunked body) does not fit,
+ *   answered at once (MHD then closes the connection, the body unread); when a growth
+ *   step does not fit midway, the bytes held are freed at once, the rest of the body is
+ *   read and discarded, and the 503 goes out when the body ends.  It is not answered
+ *   at the moment of overflow because libmicrohttpd 0.9.75 queues no response while a
+ *   body is arriving (MHD_queue_response returns MHD_NO between the first and the last
+ *   call; checked); the connection is dropped only when MHD refuses the 503 itself.
+ * - Slow clients.  MHD's timeout (15 s) is an idle timeout: a client that sends one
+ *   byte every 14 s keeps its connection forever, and there is deliberately no minimum
+ *   transfer rate here.  What bounds the damage is the above: such a client holds a
+ *   buffer of 4 KiB or at most twice what it sent (plus MHD's own per-connection pool,
+ *   32 KiB by default), all of them together at most max_buffered, and they occupy at
+ *   most 64 connections per address and 1024 in all.  Clients from many addresses can
+ *   still take all 1024 slots: facing the open internet, put a proxy with a minimum
+ *   body rate in front.
  * - A request is validated completely before anything is predicted or logged, so a
  *   bad instance at the end of a batch leaves no trace.
  * - Connections time out (15 s idle), at most 64 per client address and 1024 in all.
@@ -33,8 +58,11 @@
  * answering there makes MHD close the connection, which is right for a refused upload
  * but costs keep-alive, so every other answer is queued on the last call.  Calls with
  * upload data append to the request's buffer.  `*con_cls` is &k_nobody for requests
- * without a body (no allocation at all) or a struct req.  on_completed frees it and
- * counts the request out of `in_flight`.
+ * without a body (no allocation at all) or a struct req.  A body buffer is freed, and
+ * its bytes given back to the budget, as soon as the handler has answered; on_completed
+ * (MHD_OPTION_NOTIFY_COMPLETED: called for every request whose access handler ran,
+ * whatever ended it: answered, error, client gone, timeout, daemon stopped) frees
+ * whatever is left and counts the request out of `in_flight`.
  *
  * Threads.  http_start/http_stop run on the caller's thread (the UI's); the daemon's
  * pool threads run on_request/on_completed and start with every asynchronous signal
@@ -45,6 +73,7 @@
 #include "mlwb/serve/http.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
@@ -75,6 +104,10 @@ enum {
     DEFAULT_MAX_BODY = 1 << 20,   /* bytes */
     MAX_BODY_LIMIT = 1 << 30,     /* a larger max_body is clamped to this */
     DISCARD_FACTOR = 8,           /* past max_body * this, an upload is cut off */
+    BODY_MIN_CAP = 4096,          /* the first allocation of a body buffer */
+    DEFAULT_MAX_BUFFERED = 64 << 20, /* bytes of all body buffers together, at least */
+    BUFFERED_PER_BODY = 16,       /* ... or this many bodies at max_body, if larger */
+    RETRY_AFTER_S = 1,            /* the Retry-After of a 503 "server busy" */
     MAX_INSTANCES = 10000,        /* per request */
     CONN_TIMEOUT_S = 15,
     PER_IP_LIMIT = 64,
@@ -94,10 +127,12 @@ struct http_server {
     char *token;                  /* NULL = predict is open */
     size_t token_len;
     size_t max_body;
+    size_t max_buffered;          /* the budget of `buffered` */
     locale_t cloc;                /* "C" numerics for formatting; (locale_t)0 if none */
 
     atomic_uint_fast64_t requests, errors, predictions;
     atomic_long in_flight;        /* requests between their first call and completion */
+    atomic_size_t buffered;       /* bytes allocated to body buffers, <= max_buffered */
     atomic_bool stopping;
     pthread_mutex_t mu;           /* with `drained`: http_stop waits for in_flight == 0 */
     pthread_cond_t drained;
@@ -288,6 +323,7 @@ struct call {
     size_t len;
     const char *allow;       /* set for 405: the Allow header */
     bool challenge;          /* set for 401: a WWW-Authenticate header */
+    bool retry;              /* set for 503 "busy": a Retry-After header */
 };
 
 static enum MHD_Result reply(struct call *c, unsigned status, const char *text, size_t len)
@@ -303,6 +339,11 @@ static enum MHD_Result reply(struct call *c, unsigned status, const char *text, 
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, c->allow);
     if (c->challenge)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"mlwb\"");
+    if (c->retry) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%d", RETRY_AFTER_S);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
     if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result q = MHD_queue_response(c->conn, status, r);
@@ -818,17 +859,91 @@ static enum MHD_Result refuse_or_route(struct call *c, handler_fn *h)
 
 static char k_nobody;     /* *con_cls of a request without a body */
 
+static const char k_busy[] = "server busy: too many request bodies in flight; retry";
+
 struct req {              /* *con_cls of a request with a body */
     char *body;
-    size_t len, cap;
+    size_t len, cap;      /* cap bytes allocated, every one charged to s->buffered */
+    size_t declared;      /* Content-Length; 0 for a chunked body */
     size_t seen;          /* bytes received, kept or not */
-    bool keep;            /* false: the handler takes no body; it is counted, not kept */
+    bool keep;            /* false: not kept (no POST handler, over a cap, or dropped) */
+    bool busy;            /* dropped for the budget: answered 503 when the body ends */
 };
 
-static void req_free(struct req *q)
+/* The budget of body bytes.  Charge n bytes, or refuse without charging anything. */
+static bool budget_take(http_server *s, size_t n)
+{
+    size_t cur = atomic_load_explicit(&s->buffered, memory_order_relaxed);
+    do {
+        if (n > s->max_buffered - cur)      /* cur <= max_buffered always */
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&s->buffered, &cur, cur + n,
+                                                    memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+static void budget_give(http_server *s, size_t n)
+{
+    size_t was = atomic_fetch_sub_explicit(&s->buffered, n, memory_order_relaxed);
+    assert(was >= n);     /* each request gives back exactly what it took */
+    (void)was;
+}
+
+/* Would n more bytes fit now?  A hint for the first call; budget_take decides. */
+static bool budget_room(http_server *s, size_t n)
+{
+    return n <= s->max_buffered - atomic_load_explicit(&s->buffered, memory_order_relaxed);
+}
+
+/* Free the request's buffer and give its bytes back; the rest of its body is counted,
+ * not kept. */
+static void drop_body(http_server *s, struct req *q)
 {
     free(q->body);
+    budget_give(s, q->cap);
+    q->body = NULL;
+    q->len = q->cap = 0;
+    q->keep = false;
+}
+
+static void req_free(http_server *s, struct req *q)
+{
+    drop_body(s, q);
     free(q);
+}
+
+typedef enum { GROW_OK, GROW_BUSY, GROW_NOMEM } grow_result;
+
+/* Make room for `need` bytes: double from BODY_MIN_CAP, never past the declared length
+ * (or max_body for a chunked body), charging the budget before allocating. */
+static grow_result grow_body(http_server *s, struct req *q, size_t need)
+{
+    size_t limit = q->declared ? q->declared : s->max_body;
+    if (limit < need)
+        limit = need;     /* not expected: MHD delivers at most the declared length */
+    size_t cap = q->cap ? q->cap : BODY_MIN_CAP;
+    if (cap > limit)
+        cap = limit;
+    while (cap < need)
+        cap = cap > limit / 2 ? limit : cap * 2;
+    size_t more = cap - q->cap;
+    if (!budget_take(s, more))
+        return GROW_BUSY;
+    char *p = realloc(q->body, cap);
+    if (!p) {
+        budget_give(s, more);
+        return GROW_NOMEM;
+    }
+    q->body = p;
+    q->cap = cap;
+    return GROW_OK;
+}
+
+static enum MHD_Result reply_busy(struct call *c)
+{
+    c->retry = true;
+    return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", k_busy);
 }
 
 static enum MHD_Result first_call(struct call *c, void **con_cls)
@@ -862,20 +977,16 @@ static enum MHD_Result first_call(struct call *c, void **con_cls)
     if (!h)
         return refused;   /* answered now: MHD closes the connection, the body unread */
 
+    bool keep = strcmp(c->method, MHD_HTTP_METHOD_POST) == 0;
+    /* Nothing is reserved here (the declared length may never come); the budget is
+     * charged as the buffer grows.  But a body that would not fit now is refused now. */
+    if (keep && !budget_room(s, declared ? (size_t)declared : BODY_MIN_CAP))
+        return reply_busy(c);
     struct req *q = calloc(1, sizeof *q);
     if (!q)
         return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    q->keep = strcmp(c->method, MHD_HTTP_METHOD_POST) == 0;
-    if (q->keep) {
-        q->cap = declared ? (size_t)declared : 4096;
-        q->body = malloc(q->cap);
-        if (!q->body) {
-            size_t want = q->cap;
-            free(q);
-            return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                               "out of memory for a body of %zu bytes", want);
-        }
-    }
+    q->keep = keep;
+    q->declared = (size_t)declared;      /* <= max_body */
     *con_cls = q;
     return MHD_YES;
 }
@@ -889,24 +1000,23 @@ static enum MHD_Result take_upload(http_server *s, struct req *q, const char *da
     if (q->seen > s->max_body) {
         if (q->seen > s->max_body * DISCARD_FACTOR)
             return MHD_NO;          /* a stream that will not stop: drop the connection */
-        free(q->body);              /* answered 413 when the body ends */
-        q->body = NULL;
-        q->keep = false;
+        if (q->keep)
+            drop_body(s, q);        /* answered 413 when the body ends */
         return MHD_YES;
     }
     if (!q->keep)
         return MHD_YES;
-    if (q->len + n > q->cap) {
-        size_t cap = q->cap;
-        while (cap < q->len + n)
-            cap *= 2;
-        if (cap > s->max_body)
-            cap = s->max_body;
-        char *p = realloc(q->body, cap);
-        if (!p)
-            return MHD_NO;
-        q->body = p;
-        q->cap = cap;
+    if (n > q->cap - q->len) {
+        switch (grow_body(s, q, q->len + n)) {   /* len + n <= seen <= max_body */
+        case GROW_OK:
+            break;
+        case GROW_BUSY:
+            drop_body(s, q);        /* free what it held now; 503 when the body ends */
+            q->busy = true;
+            return MHD_YES;
+        case GROW_NOMEM:
+            return MHD_NO;          /* drop the connection; on_completed frees the rest */
+        }
     }
     memcpy(q->body + q->len, data, n);
     q->len += n;
@@ -932,6 +1042,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         } else if (r->seen > s->max_body) {
             q = reply_error(&c, MHD_HTTP_CONTENT_TOO_LARGE,
                             "request body over the limit of %zu bytes", s->max_body);
+        } else if (r->busy) {
+            q = reply_busy(&c);
         } else {
             handler_fn h;
             c.body = r->keep ? r->body : NULL;
@@ -939,6 +1051,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             q = refuse_or_route(&c, &h);
             if (h)
                 q = h(&c);
+            drop_body(s, r);   /* answered (the response holds a copy): give the bytes back */
         }
     } else if (*upload_data_size) {
         q = MHD_NO;    /* body data without Content-Length or Transfer-Encoding: cannot be */
@@ -960,7 +1073,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!*con_cls)
         return;     /* the access handler never ran for this request */
     if (*con_cls != &k_nobody)
-        req_free(*con_cls);
+        req_free(s, *con_cls);      /* gives back whatever its buffer still holds */
     *con_cls = NULL;
     if (atomic_fetch_sub(&s->in_flight, 1) == 1 && atomic_load(&s->stopping)) {
         pthread_mutex_lock(&s->mu);
@@ -1133,6 +1246,14 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
     s->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
     if (s->max_body > MAX_BODY_LIMIT)
         s->max_body = MAX_BODY_LIMIT;
+    s->max_buffered = o->max_buffered;
+    if (!s->max_buffered) {
+        size_t per = s->max_body > SIZE_MAX / BUFFERED_PER_BODY
+                         ? SIZE_MAX : s->max_body * BUFFERED_PER_BODY;
+        s->max_buffered = per > DEFAULT_MAX_BUFFERED ? per : DEFAULT_MAX_BUFFERED;
+    }
+    if (s->max_buffered < s->max_body)
+        s->max_buffered = s->max_body;   /* else a body at the cap could never be taken */
     s->cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (o->token && *o->token) {
         s->token = strdup(o->token);
@@ -1238,6 +1359,9 @@ void http_stop(http_server **sp)
     pthread_mutex_unlock(&s->mu);
 
     MHD_stop_daemon(s->d);       /* closes the idle keep-alive connections */
+    /* Every request has been completed (on_completed ran for each), so every body byte
+     * charged has been given back. */
+    assert(atomic_load(&s->buffered) == 0);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);              /* after quiesce the listening socket is ours again */
     server_free(s);

@@ -5,7 +5,8 @@
  * active model, answers with it, and releases it, so a model published mid-request
  * never disturbs that request.  Predictions are logged through the engine's bounded
  * prediction log (never blocking a request).  Only JSON bodies are accepted (no
- * multipart/form parsing); bodies are capped; connections time out.
+ * multipart/form parsing); bodies are capped, each and all together (see max_buffered);
+ * connections time out.
  *
  * Routes (see docs/http-api.md): POST /v1/predict, GET /v1/predict?x=..,
  * GET /predict?prompt=[[..]], GET /v1/models, GET /healthz, GET /readyz.
@@ -29,6 +30,10 @@ typedef struct http_opts {
     int port;                /* 0 = any free port (see http_port) */
     const char *token;       /* bearer token for predict; NULL = none */
     size_t max_body;         /* bytes; 0 = default (1 MiB) */
+    size_t max_buffered;     /* request-body bytes buffered across all connections; a body
+                                that would go over is answered 503 with Retry-After.
+                                0 = default: the larger of 64 MiB and 16 x max_body;
+                                a value below max_body is raised to max_body */
     unsigned threads;        /* 0 = number of cores */
 } http_opts;
 
