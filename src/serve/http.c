@@ -587,8 +587,12 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
             break;
         }
         int64_t id = eng_log_prediction(c->s->eng, m->version, in.p, res.p, ms, "http");
-        /* {"id":N, + the logged output without its opening brace */
-        sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", id);
+        /* {"id":N, + the logged output without its opening brace; no id when the log
+         * could not take the row (it was counted as dropped) */
+        if (id > 0)
+            sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", id);
+        else
+            sb_printf(&out, "%s{", i ? "," : "");
         sb_putn(&out, res.p + 1, res.len - 1);
     }
     sb_puts(&out, "]}");
