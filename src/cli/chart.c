@@ -1,6 +1,5 @@
 /*
- * chart.c — a k-curve as an ASCII chart, for scripts and plain terminals (the TUI draws
- * its own with braille cells).
+ * chart.c — a k-curve as an ASCII chart, for scripts and plain terminals.
  *
  * The chart is W columns by H rows of characters: '*' the mean at each k, ':' the
  * mean ± one standard error (the band the one-standard-error rule reads), 'o' the best

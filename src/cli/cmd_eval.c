@@ -102,10 +102,12 @@ const cmd_entry cmd_eval_entry = {
     0, 1, NULL, eval_exec};
 
 /* Parse a row of numbers from words; returns 0 or reports the bad one. */
-static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, size_t dims, float *x)
+static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *x)
 {
+    size_t dims = knn_dims(m->knn);
     if ((size_t)a->npos != dims)
-        return cmd_error(c, "the model expects %zu features, got %d", dims, a->npos);
+        return cmd_error(c, "model v%lld expects %zu features, got %d", (long long)m->version,
+                         dims, a->npos);
     for (size_t j = 0; j < dims; j++) {
         char *end;
         double v = strtod(a->pos[j], &end);
@@ -130,7 +132,7 @@ static cmd_status explain_exec(cmd_ctx *c, const cmd_args *a)
         st = cmd_error(c, "out of memory");
         goto out;
     }
-    if ((st = parse_row(c, a, dims, x)) != CMD_OK)
+    if ((st = parse_row(c, a, m, x)) != CMD_OK)
         goto out;
     int32_t label;
     float conf;
@@ -299,8 +301,9 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
         json_object_set_new(sum, "accuracy", json_real((double)right / (double)known));
         snprintf(acc, sizeof acc, ", accuracy %.4f against its labels", (double)right / (double)known);
     }
-    cmd_result(c, sum, "%s: %zu rows predicted with model v%lld%s%s%s", path, d->rows,
-               (long long)m->version, acc, outpath ? " -> " : "", outpath ? outpath : "");
+    cmd_result(c, sum, "%s: %zu row%s predicted with model v%lld%s%s%s", path, d->rows,
+               d->rows == 1 ? "" : "s", (long long)m->version, acc, outpath ? " -> " : "",
+               outpath ? outpath : "");
 out:
     if (out)
         fclose(out);

@@ -16,7 +16,7 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
 {
     json_t *params = json_object_get(o, "params"), *metrics = json_object_get(o, "metrics");
     json_t *acc = json_object_get(metrics, "accuracy");
-    char accs[160] = "", how[64] = "";
+    char accs[200] = "", how[96] = "";
     const char *evl = json_string_value(json_object_get(metrics, "evaluation"));
     if (evl && strcmp(evl, "holdout") == 0)
         snprintf(how, sizeof how, "holdout of %lld rows",
@@ -26,6 +26,8 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
     else if (evl)
         snprintf(how, sizeof how, "%lld-fold CV",
                  (long long)json_integer_value(json_object_get(metrics, "cv_folds")));
+    if (json_is_true(json_object_get(metrics, "k_chosen_on_same_folds")))
+        strncat(how, ", k chosen on the same folds", sizeof how - strlen(how) - 1);
     if (acc && json_object_get(metrics, "macro_f1"))
         snprintf(accs, sizeof accs, ", accuracy %.4f, macro-F1 %.4f (%s)", json_number_value(acc),
                  json_number_value(json_object_get(metrics, "macro_f1")), how);
@@ -211,6 +213,9 @@ void cmd_print_curve(cmd_ctx *c, json_t *curve)
     }
     if (o > 0 && o < cap && text[o - 1] == '\n')
         text[o - 1] = 0;
+    size_t cl = chart ? strlen(chart) : 0;
+    while (cl > 0 && chart[cl - 1] == '\n')
+        chart[--cl] = 0;
     if (chart)
         cmd_result(c, curve, "%s\n%s", text, chart);
     else
@@ -433,8 +438,11 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     json_object_set_new(o, "confidence", json_real(num_f32(conf)));
     json_object_set_new(o, "model_version", json_integer(m->version));
     json_decref(res);
-    cmd_result(c, o, "%s  (confidence %.2f, model v%lld, id %lld)", name, (double)conf,
-               (long long)m->version, (long long)id);
+    char idtext[32] = "";
+    if (id > 0)
+        snprintf(idtext, sizeof idtext, ", id %lld", (long long)id);
+    cmd_result(c, o, "%s  (confidence %.2f, model v%lld%s)", name, (double)conf,
+               (long long)m->version, idtext);
 out:
     free(x);
     mdl_release(&m);

@@ -11,24 +11,42 @@
  * paths below are proven to return the same rows in the same order.
  *
  * How it is fast.  Queries are cut into blocks of KNN_QB; par_for spreads the blocks
- * over the threads, and each thread owns its scratch (found by its tid).  For a block,
- * every block of KNN_RB rows gets an approximate value a(q, x) per pair:
- *   - Euclidean: one sgemm of [-2(q-mu), 1] by [x-mu, |x-mu|^2] gives |x-mu|^2 - 2(q-mu).(x-mu)
- *     = |q-x|^2 - |q-mu|^2, i.e. the key up to a per-query constant (mu, the column
- *     means, is subtracted at build time to keep the norms, and so the error, small);
- *   - cosine: one sgemm of the unit vectors gives -cos = key - 1;
- *   - Manhattan: float loops over rows stored in panels of 8 (the inner loop runs across
- *     8 rows, so it vectorises without reordering any row's sum).
- * Each query keeps a buffer of candidates (value, row) holding every row seen so far
- * whose value is at most a threshold; when the buffer fills, the k-th smallest value v_k
- * is found (quickselect) and the threshold becomes v_k + 2E (Euclidean, cosine) or
- * v_k (1+rho)/(1-rho) (Manhattan), and the buffer is compacted (grown when more than
- * half stays).  At the end the survivors get their exact keys and the k best are taken.
+ * over the threads, and each thread owns its scratch (found by its tid).  Each query of
+ * a block gets an approximate value a(q, x) for every row:
+ *   - Euclidean: the dot product of [-2(q-mu), 1] and [x-mu, |x-mu|^2], which is
+ *     |x-mu|^2 - 2(q-mu).(x-mu) = |q-x|^2 - |q-mu|^2: the key up to a per-query
+ *     constant (mu, the column means, is subtracted at build time to keep the norms, and
+ *     so the error bound, small);
+ *   - cosine: the dot product of -q/|q| and x/|x|, which is -cos = key - 1;
+ *   - Manhattan: the float sum of |q_j - x_j|.
+ * The dot products are computed one of two ways (knn_choose):
+ *   KNN_FMA  — on x86 CPUs with AVX2 and FMA (checked at run time; the rest of the build
+ *              stays baseline x86-64) and dims <= KNN_FMA_MAX_DIMS: rows stored in
+ *              panels of 8 (column-major inside a panel); a tile of 4 queries x 3 panels
+ *              keeps 12 accumulators in registers and compares them with the 4 queries'
+ *              thresholds at once, so no distance matrix is ever written.  Every query of
+ *              a block visits a run of KNN_PB panels while it sits in L1.
+ *   KNN_GEMM — elsewhere, and for many dims: cblas_sgemm of the block's queries by
+ *              KNN_RB rows into a KNN_QB x KNN_RB scratch, then a scan.  (At 16 dims the
+ *              inner dimension is so short that sgemm spends its time packing and writing
+ *              C: measured here at about 40% of the square-sgemm rate, against the fused
+ *              tiles' ~65%; see docs/BENCHMARKS.md.)
+ *   Manhattan (KNN_L1) uses the same panels with a plain loop across the 8 rows of a
+ *   panel, which the compiler vectorises without reordering any row's sum (built twice:
+ *   baseline and AVX2).
+ * Each query keeps (knn_qbuf) a max-heap of the k smallest values seen so far — its top
+ * is v_k — and a buffer of candidates: every row seen whose value is at most the
+ * threshold v_k + 2E (Euclidean, cosine) or v_k (1+rho)/(1-rho) (Manhattan), +infinity
+ * until k rows were seen.  The buffer is compacted (and doubled when more than half
+ * stays) when it fills.  At the end the survivors get their exact keys and the k best
+ * by (key, row) are the answer.  MLWB_KNN_KERNEL=brute|blas|avx2|auto in the
+ * environment forces a method at index build time (tests run every method this way).
  *
  * Why that is safe.  E bounds |a - (key - const)| for every row:
  *   Euclidean: S = |q-mu| + max_x |x-mu|.  The dot product of K = dims+1 terms in float
  *   errs by at most gamma_K (2|q-mu||x-mu| + |x-mu|^2) <= gamma_K S^2 whatever order or
- *   FMA use the BLAS kernel chooses; rounding |x-mu|^2 to float adds u S^2, rounding the
+ *   FMA use the kernel chooses (the FMA tiles start from the norm and add the dims
+ *   products in order; sgemm as it likes); rounding |x-mu|^2 to float adds u S^2, rounding the
  *   centred inputs moves |q-x|^2 by at most 2u S^2, and the double key is within
  *   (dims+1) 2^-53 of the truth.  That is about (K+4) u S^2; we take E = (2K+16) u S^2
  *   plus (2K+16) FLT_MIN for underflow (u = 2^-24, gamma_K = K u / (1 - K u)).
@@ -46,7 +64,10 @@
  *
  * Threads.  OpenBLAS is told once (pthread_once in knn_index_build) to use one thread
  * of its own: the search calls sgemm from inside par_for workers, which already use the
- * cores; the process's other BLAS users (none in the core today) inherit that setting.
+ * cores, so BLAS threads on top would oversubscribe them; the process's other BLAS users
+ * (none in the core today) inherit that setting.  Scratch per thread: the prepared
+ * queries, the candidate buffers and heaps of a block, and (KNN_GEMM) the sgemm output,
+ * allocated on a thread's first block and freed when the search returns.
  *
  * Thread-safety: an index is immutable after knn_index_build; any number of threads may
  * search it at once.  Build and free from one thread.
@@ -438,11 +459,14 @@ const float *knn_index_row(const knn_index *ix, size_t i) { return ix->x + i * i
 
 /* --- candidate buffers ------------------------------------------------------------- */
 
-/* One query's candidates: every row seen so far whose value is <= thr. */
+/* One query's candidates: every row seen so far whose value is <= thr, and a max-heap
+ * of the k smallest values seen, whose top v_k gives thr = v_k * mul + add. */
 typedef struct knn_qbuf {
     float *val;
     int32_t *row;
     size_t n, cap;
+    float *top;       /* k: max-heap of the smallest values */
+    int ntop;
     float thr;
     double mul, add;  /* thr = v_k * mul + add, rounded up */
     int64_t ex;       /* row to leave out, or -1 */
@@ -454,63 +478,51 @@ typedef struct knn_scratch {
     float *qa;        /* (nqb rounded up to 4) * ka, the prepared queries */
     float *c;         /* KNN_GEMM: nqb * KNN_RB */
     knn_qbuf qb[KNN_QB];
-    float *sel;       /* quickselect scratch, selcap floats */
-    size_t selcap;
     knn_cand *heap;   /* k */
 } knn_scratch;
 
-/* The k-th smallest (k >= 1) of v[0..n), n >= k; v is reordered. */
-static float knn_select(float *v, size_t n, size_t k)
+/* v replaces the top of the max-heap h[0..n). */
+static void knn_top_replace(float *h, int n, float v)
 {
-    size_t lo = 0, hi = n - 1, want = k - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        float a = v[lo], b = v[mid], c = v[hi];
-        float pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        for (;;) {  /* Hoare partition */
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i >= j)
-                break;
-            float t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-            i++;
-            j--;
-        }
-        /* now v[lo..j] <= pivot <= v[j+1..hi] */
-        if (want <= j)
-            hi = j;
-        else
-            lo = j + 1;
+    int i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && h[c] < h[c + 1])
+            c++;
+        if (!(v < h[c]))
+            break;
+        h[i] = h[c];
+        i = c;
     }
-    return v[want];
+    h[i] = v;
 }
 
-/* Tighten qb's threshold from its k-th smallest value and drop what lies above it;
- * when `grow` and more than half the buffer stays, double it.  -1 when out of memory. */
-static int knn_prune(knn_scratch *s, knn_qbuf *qb, int k, int grow)
+static void knn_top_insert(float *h, int *n, float v)
 {
-    if (qb->n < (size_t)k)
-        return 0;
-    if (s->selcap < qb->n) {
-        float *t = realloc(s->sel, qb->n * sizeof *t);
-        if (!t)
-            return -1;
-        s->sel = t;
-        s->selcap = qb->n;
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] < v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
-    memcpy(s->sel, qb->val, qb->n * sizeof *s->sel);
-    double vk = knn_select(s->sel, qb->n, (size_t)k);
-    double t = vk * qb->mul + qb->add;
+    h[i] = v;
+}
+
+/* thr from the k-th smallest value, rounded up to a float. */
+static void knn_set_thr(knn_qbuf *qb)
+{
+    double t = (double)qb->top[0] * qb->mul + qb->add;
     float thr = (float)t;
     if ((double)thr < t)
         thr = nextafterf(thr, INFINITY);
     if (thr < qb->thr)
         qb->thr = thr;
+}
+
+/* Keep only the candidates at most thr. */
+static void knn_compact(knn_qbuf *qb)
+{
     size_t m = 0;
     for (size_t i = 0; i < qb->n; i++)
         if (qb->val[i] <= qb->thr) {
@@ -518,31 +530,37 @@ static int knn_prune(knn_scratch *s, knn_qbuf *qb, int k, int grow)
             qb->row[m++] = qb->row[i];
         }
     qb->n = m;
-    if (grow && m > qb->cap / 2) {
-        size_t cap = qb->cap * 2;
-        float *v = realloc(qb->val, cap * sizeof *v);
-        if (!v)
-            return -1;
-        qb->val = v;
-        int32_t *r = realloc(qb->row, cap * sizeof *r);
-        if (!r)
-            return -1;
-        qb->row = r;
-        qb->cap = cap;
-    }
-    return 0;
 }
 
 /* Add (v, row) to qb if it passes the threshold.  -1 when out of memory. */
-static int knn_push(knn_scratch *s, knn_qbuf *qb, int k, float v, int32_t row)
+static int knn_push(knn_qbuf *qb, int k, float v, int32_t row)
 {
     if (!(v <= qb->thr) || row == qb->ex)
         return 0;
+    if (qb->ntop < k) {
+        knn_top_insert(qb->top, &qb->ntop, v);
+        if (qb->ntop == k)
+            knn_set_thr(qb);
+    } else if (v < qb->top[0]) {
+        knn_top_replace(qb->top, k, v);
+        knn_set_thr(qb);
+    }
+    if (!(v <= qb->thr))
+        return 0;
     if (qb->n == qb->cap) {
-        if (knn_prune(s, qb, k, 1))
-            return -1;
-        if (!(v <= qb->thr))
-            return 0;
+        knn_compact(qb);
+        if (qb->n > qb->cap / 2) {
+            size_t cap = qb->cap * 2;
+            float *nv = realloc(qb->val, cap * sizeof *nv);
+            if (!nv)
+                return -1;
+            qb->val = nv;
+            int32_t *nr = realloc(qb->row, cap * sizeof *nr);
+            if (!nr)
+                return -1;
+            qb->row = nr;
+            qb->cap = cap;
+        }
     }
     qb->val[qb->n] = v;
     qb->row[qb->n++] = row;
@@ -550,11 +568,10 @@ static int knn_push(knn_scratch *s, knn_qbuf *qb, int k, float v, int32_t row)
 }
 
 /* The exact re-ranking of qb's survivors; writes the query's k results. */
-static int knn_finish(const knn_index *ix, knn_scratch *s, knn_qbuf *qb, const float *q, int k,
-                      int32_t *oi, float *od)
+static void knn_finish(const knn_index *ix, knn_scratch *s, knn_qbuf *qb, const float *q,
+                       int k, int32_t *oi, float *od)
 {
-    if (knn_prune(s, qb, k, 0))
-        return -1;
+    knn_compact(qb);
     double qn2 = ix->metric == KNN_COSINE ? knn_sqnorm(q, ix->dims) : 0;
     int n = 0;
     for (size_t i = 0; i < qb->n; i++)
@@ -562,7 +579,6 @@ static int knn_finish(const knn_index *ix, knn_scratch *s, knn_qbuf *qb, const f
                        (knn_cand){knn_key(ix, q, qn2, (size_t)qb->row[i]), qb->row[i]});
     knn_heap_sort(s->heap, n);
     knn_emit(ix->metric, s->heap, n, k, oi, od);
-    return 0;
 }
 
 static void knn_scratch_free(knn_scratch *s)
@@ -572,10 +588,10 @@ static void knn_scratch_free(knn_scratch *s)
     for (int i = 0; i < KNN_QB; i++) {
         free(s->qb[i].val);
         free(s->qb[i].row);
+        free(s->qb[i].top);
     }
     free(s->qa);
     free(s->c);
-    free(s->sel);
     free(s->heap);
     free(s);
 }
@@ -597,7 +613,8 @@ static knn_scratch *knn_scratch_new(const knn_index *ix, int k, size_t nqb)
         for (size_t i = 0; ok && i < nqb; i++) {
             s->qb[i].cap = cap;
             ok = (s->qb[i].val = malloc(cap * sizeof(float))) &&
-                 (s->qb[i].row = malloc(cap * sizeof(int32_t)));
+                 (s->qb[i].row = malloc(cap * sizeof(int32_t))) &&
+                 (s->qb[i].top = malloc((size_t)k * sizeof(float)));
         }
     if (!ok) {
         knn_scratch_free(s);
@@ -639,6 +656,7 @@ static void knn_prepare(const knn_job *jb, knn_scratch *s, size_t q0, size_t nb)
         const float *q = jb->q + (q0 + i) * d;
         knn_qbuf *qb = &s->qb[i];
         qb->n = 0;
+        qb->ntop = 0;
         qb->thr = INFINITY;
         qb->ex = jb->exclude ? jb->exclude[q0 + i] : -1;
         qb->brute = !knn_all_finite(q, d, (float)KNN_BIG);
@@ -680,20 +698,23 @@ static int knn_block_gemm(const knn_job *jb, knn_scratch *s, size_t nb)
                 continue;
             const float *c = s->c + i * rb;
             for (size_t r = 0; r < rb; r++)
-                if (c[r] <= qb->thr && knn_push(s, qb, jb->k, c[r], (int32_t)(r0 + r)))
+                if (c[r] <= qb->thr && knn_push(qb, jb->k, c[r], (int32_t)(r0 + r)))
                     return -1;
         }
     }
     return 0;
 }
 
-/* Offer the 8 values v of panel p to qb (those under its threshold). */
-static int knn_offer8(const knn_job *jb, knn_scratch *s, knn_qbuf *qb, const float *v, size_t p)
+/* Offer the values v[l] of panel p whose bit l is set in `mask` to qb. */
+static int knn_offer(const knn_job *jb, knn_qbuf *qb, const float *v, size_t p, unsigned mask)
 {
     size_t r = p * KNN_PANEL;
-    for (int l = 0; l < KNN_PANEL && r + (size_t)l < jb->ix->rows; l++)
-        if (v[l] <= qb->thr && knn_push(s, qb, jb->k, v[l], (int32_t)(r + (size_t)l)))
+    while (mask) {
+        int l = __builtin_ctz(mask);
+        mask &= mask - 1;
+        if (r + (size_t)l < jb->ix->rows && knn_push(qb, jb->k, v[l], (int32_t)(r + (size_t)l)))
             return -1;
+    }
     return 0;
 }
 
@@ -720,10 +741,10 @@ static inline __attribute__((always_inline)) int knn_l1_body(const knn_job *jb, 
                     for (int l = 0; l < KNN_PANEL; l++)
                         acc[l] += fabsf(qj - xp[j * KNN_PANEL + l]);
                 }
-                float mn = acc[0];
-                for (int l = 1; l < KNN_PANEL; l++)
-                    mn = acc[l] < mn ? acc[l] : mn;
-                if (mn <= qb->thr && knn_offer8(jb, s, qb, acc, p))
+                unsigned mask = 0;
+                for (int l = 0; l < KNN_PANEL; l++)
+                    mask |= (unsigned)(acc[l] <= qb->thr) << l;
+                if (mask && knn_offer(jb, qb, acc, p, mask))
                     return -1;
             }
         }
@@ -745,53 +766,61 @@ __attribute__((target("avx2,fma"))) static int knn_block_l1_avx2(const knn_job *
 
 /* KNN_FMA: tiles of NQ queries x NP panels in registers; value = init + sum_j a_j x_j
  * over the first `dims` panel rows (init: the norms row for Euclidean, 0 for cosine),
- * compared with each query's threshold at once.  a: the NQ prepared queries. */
+ * compared with each query's threshold at once.  knn_run_NQxNP does the tiles for the
+ * queries g .. g+NQ-1 of the block and panels *pp, *pp+NP, ... below pend, advancing *pp
+ * past the last whole tile. */
 #define KNN_TILE(NQ, NP)                                                                     \
-    __attribute__((target("avx2,fma"))) static int knn_tile_##NQ##x##NP(                     \
-        const knn_job *jb, knn_scratch *s, size_t g, size_t nb, size_t p)                    \
+    __attribute__((target("avx2,fma"))) static int knn_run_##NQ##x##NP(                      \
+        const knn_job *jb, knn_scratch *s, size_t g, size_t nb, size_t *pp, size_t pend)     \
     {                                                                                        \
         const knn_index *ix = jb->ix;                                                        \
         size_t d = ix->dims, ka = ix->ka, ps = ka * KNN_PANEL;                               \
-        const float *xp = ix->xp + p * ps;                                                   \
         const float *a = s->qa + g * ka;                                                     \
-        __m256 acc[NQ][NP];                                                                  \
-        _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                              \
-        {                                                                                    \
-            __m256 init = ix->metric == KNN_EUCLIDEAN                                        \
-                              ? _mm256_loadu_ps(xp + (size_t)pi * ps + d * KNN_PANEL)        \
-                              : _mm256_setzero_ps();                                         \
-            _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++) acc[qi][pi] = init;      \
-        }                                                                                    \
-        for (size_t j = 0; j < d; j++) {                                                     \
-            __m256 x[NP];                                                                    \
+        int euclid = ix->metric == KNN_EUCLIDEAN;                                            \
+        size_t p = *pp;                                                                      \
+        for (; p + NP <= pend; p += NP) {                                                    \
+            const float *xp = ix->xp + p * ps;                                               \
+            __m256 acc[NQ][NP];                                                              \
             _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                          \
-                x[pi] = _mm256_loadu_ps(xp + (size_t)pi * ps + j * KNN_PANEL);               \
+            {                                                                                \
+                __m256 init = euclid ? _mm256_loadu_ps(xp + (size_t)pi * ps + d * KNN_PANEL) \
+                                     : _mm256_setzero_ps();                                  \
+                _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++) acc[qi][pi] = init;  \
+            }                                                                                \
+            for (size_t j = 0; j < d; j++) {                                                 \
+                __m256 x[NP];                                                                \
+                _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                      \
+                    x[pi] = _mm256_loadu_ps(xp + (size_t)pi * ps + j * KNN_PANEL);           \
+                _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++)                      \
+                {                                                                            \
+                    __m256 b = _mm256_broadcast_ss(a + (size_t)qi * ka + j);                 \
+                    _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                  \
+                        acc[qi][pi] = _mm256_fmadd_ps(b, x[pi], acc[qi][pi]);                \
+                }                                                                            \
+            }                                                                                \
             _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++)                          \
             {                                                                                \
-                __m256 b = _mm256_broadcast_ss(a + (size_t)qi * ka + j);                     \
+                if (g + (size_t)qi >= nb)                                                    \
+                    break;                                                                   \
+                knn_qbuf *qb = &s->qb[g + (size_t)qi];                                       \
+                __m256 t = _mm256_set1_ps(qb->thr);                                          \
+                __m256 hit = _mm256_cmp_ps(acc[qi][0], t, _CMP_LE_OQ);                       \
+                _Pragma("GCC unroll 4") for (int pi = 1; pi < NP; pi++)                      \
+                    hit = _mm256_or_ps(hit, _mm256_cmp_ps(acc[qi][pi], t, _CMP_LE_OQ));      \
+                if (!_mm256_movemask_ps(hit) || qb->brute)                                   \
+                    continue;                                                                \
                 _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                      \
-                    acc[qi][pi] = _mm256_fmadd_ps(b, x[pi], acc[qi][pi]);                    \
+                {                                                                            \
+                    float v[KNN_PANEL];                                                      \
+                    _mm256_storeu_ps(v, acc[qi][pi]);                                        \
+                    unsigned m = (unsigned)_mm256_movemask_ps(                               \
+                        _mm256_cmp_ps(acc[qi][pi], t, _CMP_LE_OQ));                          \
+                    if (m && knn_offer(jb, qb, v, p + (size_t)pi, m))                        \
+                        return -1;                                                           \
+                }                                                                            \
             }                                                                                \
         }                                                                                    \
-        _Pragma("GCC unroll 4") for (int qi = 0; qi < NQ; qi++)                              \
-        {                                                                                    \
-            if (g + (size_t)qi >= nb)                                                        \
-                break;                                                                       \
-            knn_qbuf *qb = &s->qb[g + (size_t)qi];                                           \
-            __m256 t = _mm256_set1_ps(qb->thr);                                              \
-            __m256 hit = _mm256_cmp_ps(acc[qi][0], t, _CMP_LE_OQ);                           \
-            _Pragma("GCC unroll 4") for (int pi = 1; pi < NP; pi++)                          \
-                hit = _mm256_or_ps(hit, _mm256_cmp_ps(acc[qi][pi], t, _CMP_LE_OQ));          \
-            if (!_mm256_movemask_ps(hit) || qb->brute)                                       \
-                continue;                                                                    \
-            _Pragma("GCC unroll 4") for (int pi = 0; pi < NP; pi++)                          \
-            {                                                                                \
-                float v[KNN_PANEL];                                                          \
-                _mm256_storeu_ps(v, acc[qi][pi]);                                            \
-                if (knn_offer8(jb, s, qb, v, p + (size_t)pi))                                \
-                    return -1;                                                               \
-            }                                                                                \
-        }                                                                                    \
+        *pp = p;                                                                             \
         return 0;                                                                            \
     }
 
@@ -805,24 +834,12 @@ static int knn_block_fma(const knn_job *jb, knn_scratch *s, size_t nb)
     size_t np = (jb->ix->rows + KNN_PANEL - 1) / KNN_PANEL;
     for (size_t p0 = 0; p0 < np; p0 += KNN_PB) {
         size_t p1 = np - p0 < KNN_PB ? np : p0 + KNN_PB;
-        if (nb == 1) {
-            size_t p = p0;
-            for (; p + 4 <= p1; p += 4)
-                if (knn_tile_1x4(jb, s, 0, nb, p))
-                    return -1;
-            for (; p < p1; p++)
-                if (knn_tile_1x1(jb, s, 0, nb, p))
-                    return -1;
-            continue;
-        }
         for (size_t g = 0; g < nb; g += 4) {
             size_t p = p0;
-            for (; p + 3 <= p1; p += 3)
-                if (knn_tile_4x3(jb, s, g, nb, p))
-                    return -1;
-            for (; p < p1; p++)
-                if (knn_tile_4x1(jb, s, g, nb, p))
-                    return -1;
+            int rc = nb == 1 ? knn_run_1x4(jb, s, g, nb, &p, p1) || knn_run_1x1(jb, s, g, nb, &p, p1)
+                             : knn_run_4x3(jb, s, g, nb, &p, p1) || knn_run_4x1(jb, s, g, nb, &p, p1);
+            if (rc)
+                return -1;
         }
     }
     return 0;
@@ -882,8 +899,8 @@ static void knn_search_cb(void *arg, size_t b, int tid)
             knn_search_brute(ix, q, s->qb[i].ex, jb->k, s->heap, jb->idx + (q0 + i) * k,
                              jb->dist + (q0 + i) * k);
         else
-            rc = knn_finish(ix, s, &s->qb[i], q, jb->k, jb->idx + (q0 + i) * k,
-                            jb->dist + (q0 + i) * k);
+            knn_finish(ix, s, &s->qb[i], q, jb->k, jb->idx + (q0 + i) * k,
+                       jb->dist + (q0 + i) * k);
     }
     if (rc)
         atomic_store(&jb->failed, 1);

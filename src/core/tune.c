@@ -137,14 +137,14 @@ static int tune_tied(const tune_block *bk, double qn, int32_t a, int32_t b, floa
  * at its most (the lower class winning an equal count).  Otherwise (distance weights,
  * or a run that may go on past the searched list) assume it may. */
 static int tune_set_tie(const tune_block *bk, tune_scratch *s, const int32_t *idx,
-                        const float *dist, int k, int32_t top, int zero)
+                        const float *dist, int k, int32_t top, int uniform, int zero)
 {
     int a = s->rstart[k], b = s->rend[k];
     if (!(s->run[k] & (RUN_MIXED | RUN_OPEN)))
         return 0;
     if (zero && dist[a] > 0.0f)
         return 0;  /* only exact matches vote, and these are not */
-    if (s->run[k] & RUN_OPEN || (bk->weights == KNN_DISTANCE && !zero))
+    if (s->run[k] & RUN_OPEN || (!uniform && !zero))
         return 1;
     const int32_t *ytr = bk->ytr;
     size_t nc = bk->nclasses;
@@ -203,14 +203,15 @@ static void tune_vote_one(tune_block *bk, tune_scratch *s, size_t b)
     int32_t top = 0;
     double topc = 0;
     int nmax = 0;  /* classes at the top count */
+    /* distance weights: when the nearest is at distance 0, only exact matches vote;
+     * when it is infinitely far, so are all: they vote one each (as knn.c) */
     int zero = bk->weights == KNN_DISTANCE && dist[0] == 0.0f;
+    int uniform = bk->weights != KNN_DISTANCE || isinf(dist[0]);
     unsigned char *fl = bk->flags + b * (size_t)kmax;
     for (int k = 1; k <= kmax; k++) {
         int j = k - 1;
         int32_t c = ytr[idx[j]];
-        double w = bk->weights != KNN_DISTANCE ? 1.0
-                   : zero                      ? (dist[j] == 0.0f ? 1.0 : 0.0)
-                                               : 1.0 / (double)dist[j];
+        double w = uniform ? 1.0 : zero ? (dist[j] == 0.0f ? 1.0 : 0.0) : 1.0 / (double)dist[j];
         if (w > 0) {
             double v = (s->counts[c] += w);
             if (v > topc) {
@@ -228,7 +229,7 @@ static void tune_vote_one(tune_block *bk, tune_scratch *s, size_t b)
             f |= KNN_TIE_VOTE;
         if (k < nn && s->tied[j]) {
             f |= KNN_TIE_DIST;
-            if (tune_set_tie(bk, s, idx, dist, k, top, zero))
+            if (tune_set_tie(bk, s, idx, dist, k, top, uniform, zero))
                 f |= KNN_TIE_SET;
         }
         if (bk->tie)
@@ -294,10 +295,10 @@ static void tune_pick(knn_curve_result *c)
     for (int k = 2; k <= c->kmax; k++)
         if (c->points[k - 1].mean > c->points[best - 1].mean)
             best = k;
-    double floor = c->points[best - 1].mean - c->points[best - 1].se;
+    double bar = c->points[best - 1].mean - c->points[best - 1].se;
     int k1 = best;
     for (int k = 1; k < best; k++)
-        if (c->points[k - 1].mean >= floor) {
+        if (c->points[k - 1].mean >= bar) {
             k1 = k;
             break;
         }
@@ -356,7 +357,7 @@ typedef struct tune_work {
     float *dist;
     unsigned char *flags;
     size_t *correct;    /* kmax: correct rows of the current fold (LOO: so far) */
-    double *mean, *inv; /* cols: z-score */
+    double *mean, *sd;  /* cols: z-score */
     tune_scratch *scratch;
     int nthreads;
 } tune_work;
@@ -374,14 +375,15 @@ static double tune_norm(knn_metric m, const float *x, size_t cols)
     return sqrt(s);
 }
 
-/* z-score statistics of the rows of d not in fold f (fold_of[i] != f): mean and 1/sd
- * (1 for a constant column), in double, two passes. */
+/* z-score statistics of the rows of d not in fold f (fold_of[i] != f): mean and
+ * population sd (1 for a constant column), in double, two passes — computed as knn.c's
+ * knn_fit computes them, so that the curve's scaled rows are the model's, bit for bit. */
 static void tune_fit_zscore(const ds *d, const int32_t *fold_of, int f, double *mean,
-                            double *inv)
+                            double *sd)
 {
     size_t cols = d->cols, n = 0;
     memset(mean, 0, cols * sizeof *mean);
-    memset(inv, 0, cols * sizeof *inv);
+    memset(sd, 0, cols * sizeof *sd);
     for (size_t i = 0; i < d->rows; i++)
         if (fold_of[i] != f) {
             n++;
@@ -394,15 +396,15 @@ static void tune_fit_zscore(const ds *d, const int32_t *fold_of, int f, double *
         if (fold_of[i] != f)
             for (size_t j = 0; j < cols; j++) {
                 double t = d->x[i * cols + j] - mean[j];
-                inv[j] += t * t;
+                sd[j] += t * t;
             }
     for (size_t j = 0; j < cols; j++) {
-        double sd = sqrt(inv[j] / (double)n);
-        inv[j] = sd > 0 ? 1.0 / sd : 1.0;
+        double v = sqrt(sd[j] / (double)n);
+        sd[j] = v > 0 && isfinite(v) ? v : 1.0;
     }
 }
 
-static void tune_copy_row(const ds *d, size_t i, const double *mean, const double *inv,
+static void tune_copy_row(const ds *d, size_t i, const double *mean, const double *sd,
                           float *dst)
 {
     const float *x = d->x + i * d->cols;
@@ -411,7 +413,7 @@ static void tune_copy_row(const ds *d, size_t i, const double *mean, const doubl
         return;
     }
     for (size_t j = 0; j < d->cols; j++)
-        dst[j] = (float)(((double)x[j] - mean[j]) * inv[j]);
+        dst[j] = (float)(((double)x[j] - mean[j]) / sd[j]);
 }
 
 /* Search and vote one block of nq held-out rows: the queries q (data set rows qrow;
@@ -465,7 +467,7 @@ static void tune_work_free(tune_work *w)
     free(w->flags);
     free(w->correct);
     free(w->mean);
-    free(w->inv);
+    free(w->sd);
     if (w->scratch)
         for (int t = 0; t < w->nthreads; t++)
             tune_scratch_free(&w->scratch[t]);
@@ -624,8 +626,8 @@ mlwb_status knn_curve(const ds *d, const knn_curve_opts *o, knn_curve_result *ou
             goto nomem;
         if (o->scale == KNN_SCALE_ZSCORE) {
             w.mean = malloc(cols * sizeof *w.mean);
-            w.inv = malloc(cols * sizeof *w.inv);
-            if (!w.mean || !w.inv)
+            w.sd = malloc(cols * sizeof *w.sd);
+            if (!w.mean || !w.sd)
                 goto nomem;
         }
     }
@@ -678,14 +680,14 @@ mlwb_status knn_curve(const ds *d, const knn_curve_opts *o, knn_curve_result *ou
     for (int f = 0; f < nf; f++) {
         /* the fold's training part, in data set order, scaled with its own statistics */
         if (w.mean)
-            tune_fit_zscore(d, fold_of, f, w.mean, w.inv);
+            tune_fit_zscore(d, fold_of, f, w.mean, w.sd);
         size_t ntr = 0, nheld = 0;
         for (size_t i = 0; i < rows; i++) {
             if (fold_of[i] == f) {
                 w.trow[nheld++] = i;
                 continue;
             }
-            tune_copy_row(d, i, w.mean, w.inv, w.train + ntr * cols);
+            tune_copy_row(d, i, w.mean, w.sd, w.train + ntr * cols);
             w.trnorm[ntr] = tune_norm(o->metric, w.train + ntr * cols, cols);
             w.ytr[ntr++] = d->y[i];
         }
@@ -698,7 +700,7 @@ mlwb_status knn_curve(const ds *d, const knn_curve_opts *o, knn_curve_result *ou
             size_t nq = nheld - s < block ? nheld - s : block;
             for (size_t b = 0; b < nq; b++) {
                 w.qrow[b] = w.trow[s + b];
-                tune_copy_row(d, w.qrow[b], w.mean, w.inv, w.q + b * cols);
+                tune_copy_row(d, w.qrow[b], w.mean, w.sd, w.q + b * cols);
             }
             if ((st = tune_block_run(d, ix, w.q, w.qrow, NULL, nq, &bk, &w, out, err)))
                 goto out;

@@ -15,8 +15,9 @@
  *    transaction on its own store connection, retrying a batch while another process
  *    holds the write lock.  A full ring drops the new row and counts it; a request
  *    never waits for the store.  Ids come from blocks reserved in the store
- *    (store_reserve_ids), so processes sharing a store never hand out the same id; the
- *    writer reserves the next block when half of the current one is used.
+ *    (store_reserve_ids), so processes sharing a store never hand out the same id; a
+ *    process starts with a small block, and the writer reserves the next (larger) one
+ *    ahead, when fewer than ID_FIRST/2 ids of the current block are left.
  */
 #include "mlwb/engine/engine.h"
 
@@ -38,6 +39,7 @@
 
 #define PLOG_CAP 8192
 #define ID_BLOCK 4096  /* prediction ids reserved at a time */
+#define ID_FIRST 64    /* the first block is small: many runs never predict */
 
 typedef struct plog_row {
     int64_t id, model_version;
@@ -209,7 +211,7 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
         return 0;
     }
     int64_t id = e->id_next++;
-    if (!e->nb_first && e->id_end - e->id_next < ID_BLOCK / 2)
+    if (!e->nb_first && e->id_end - e->id_next < ID_FIRST / 2)
         e->need_block = 1;
     e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, now(), origin};
     pthread_cond_signal(&e->plog_cv);
@@ -311,10 +313,10 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
         free(why);
     }
     int64_t first = 0;
-    if ((rc = store_reserve_ids(e->st, "prediction", ID_BLOCK, &first, err)) != MLWB_OK)
+    if ((rc = store_reserve_ids(e->st, "prediction", ID_FIRST, &first, err)) != MLWB_OK)
         goto fail;
     e->id_next = first;
-    e->id_end = first + ID_BLOCK;
+    e->id_end = first + ID_FIRST;
 
     e->plog_accepting = 1;
     if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)
@@ -734,13 +736,17 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     if ((rc = knn_curve(train, &co, &cr, curve_progress, &cc, err)) != MLWB_OK)
         goto out;
     int k = auto_k ? cr.best_k : t->req.knn.k;
-    if (k > cr.kmax)  /* a fixed k larger than the training parts allow */
-        k = cr.kmax;
+    if (k > cr.kmax) {
+        rc = err_set(err, MLWB_ERR_INVALID,
+                     "k=%d is more than the %d rows of the smallest training part; use k=%d "
+                     "or less (or fewer folds)", k, cr.kmax, cr.kmax);
+        goto out;
+    }
     cj = curve_json(&cr, 1);
     set_last_curve(e, json_incref(cj));
     ev_post(e->events, EV_CURVE, job_id(j), 0, 1, "done");
-    if (t->req.tune_only) {
-        *result = json_incref(cj);
+    if (t->req.tune_only) {  /* a copy: cj is shared as the last curve now */
+        *result = json_deep_copy(cj);
         json_object_set_new(*result, "data_version", json_integer(d->version));
         goto out;
     }
@@ -787,6 +793,9 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         /* the curve's mean at k: each fold weighs the same */
         json_object_set_new(mj, "cv_mean", json_real(cr.points[k - 1].mean));
         json_object_set_new(mj, "cv_sd", json_real(cr.points[k - 1].sd));
+        /* k=auto picked k on these same folds: the figure leans optimistic */
+        if (auto_k)
+            json_object_set_new(mj, "k_chosen_on_same_folds", json_true());
     }
     if (job_cancelled(j)) {
         rc = MLWB_ERR_CANCELLED;
@@ -860,7 +869,8 @@ static void train_desc(const eng_train_req *req, char *desc, size_t n)
     if (req->knn.k)
         snprintf(k, sizeof k, "k=%d", req->knn.k);
     else
-        snprintf(k, sizeof k, "k=auto kmax=%d", req->kmax ? req->kmax : KNN_CURVE_KMAX);
+        snprintf(k, sizeof k, "%skmax=%d", req->tune_only ? "" : "k=auto ",
+                 req->kmax ? req->kmax : KNN_CURVE_KMAX);
     snprintf(desc, n, "%s knn %s", req->tune_only ? "tune" : "train", k);
 }
 

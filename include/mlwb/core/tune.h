@@ -36,7 +36,9 @@
  *   and is not specified, so where the k-th and (k+1)-th neighbours tie, sklearn and
  *   mlwb may pick different neighbours.
  * Weights: uniform (one vote each) or distance (1/d; when some of the k neighbours are
- * at distance 0, those alone vote, with weight 1 each — scikit-learn's rule).
+ * at distance 0, those alone vote, with weight 1 each — scikit-learn's rule; when all
+ * are infinitely far, one each) — knn.c's vote, so the curve at k predicts what a model
+ * with that k predicts.
  *
  * Ties are counted, per k, over the held-out rows (knn_curve_point):
  * - vote_ties: two or more classes share the top count (or weight);
@@ -59,7 +61,7 @@
  *
  * Scaling: scale=zscore fits the mean and the population sd (sklearn's StandardScaler;
  * a constant column is only centred) on each fold's training part and applies them to
- * that fold's training and held-out rows.  Leave-one-out with scale=zscore is refused
+ * that fold's training and held-out rows, (x - mean) / sd, exactly as knn_fit does.  Leave-one-out with scale=zscore is refused
  * (MLWB_ERR_INVALID): one index over all rows would fit the scaling on the held-out row.
  *
  * Ownership: knn_curve fills a caller-owned knn_curve_result and allocates its arrays;
