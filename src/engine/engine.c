@@ -469,6 +469,7 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
     ds *d = NULL;
     mlwb_status rc = MLWB_OK;
     job_set_progress(j, 0, "reading");
+    double t_read = mono();
     switch (l->req.source) {
     case LOAD_SAMPLE: {
         sample_info s;
@@ -502,12 +503,14 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
         return MLWB_ERR_CANCELLED;
     }
     job_set_progress(j, 0.8, "storing");
+    double t_store = mono();
     int64_t version = 0;
     int is_new = 0;
     if ((rc = store_put_dataset(st, d, &version, &is_new, err)) != MLWB_OK) {
         ds_release(&d);
         return rc;
     }
+    double t_end = mono();
     d->version = version;
     d->loaded_at = now();
     json_t *r = eng_dataset_json(d);
@@ -516,6 +519,8 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
     ds_release(&cur);
     json_object_set_new(r, "new", json_boolean(is_new));
     json_object_set_new(r, "changed", json_boolean(!same));
+    json_object_set_new(r, "read_seconds", json_real(t_store - t_read));
+    json_object_set_new(r, "store_seconds", json_real(t_end - t_store));
     if (!same)  /* an unchanged reload keeps the data set in memory as it is */
         set_dataset(e, d);
     else
