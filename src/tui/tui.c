@@ -150,7 +150,12 @@ static void handle_event(tui_state *t, const ev *e)
         job_done(t, e->job_id);
         t->dirty |= TUI_D_JOBS | TUI_D_DATA | TUI_D_MODEL | TUI_D_LOG;
         break;
-    case EV_DATASET:
+    case EV_DATASET: {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        t->data_checked = (double)ts.tv_sec;
+        snprintf(t->data_check, sizeof t->data_check, "%s", e->text ? e->text : "");
+    }
         t->dirty |= TUI_D_DATA | TUI_D_MODEL;
         break;
     case EV_MODEL:

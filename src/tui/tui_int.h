@@ -157,6 +157,8 @@ typedef struct tui_state {
 
     /* snapshots, refreshed when their panel is redrawn */
     ds *data;              /* a reference to the data set the Data panel shows */
+    double data_checked;   /* when the last load finished (0: none this session) */
+    char data_check[16];   /* what it found: "new", "unchanged", "current" */
     size_t *class_counts;  /* data->nclasses counts */
     int active_jobs;       /* queued + running at the last Jobs draw */
     int64_t last_job_id;   /* the last finished job, for the idle Jobs panel */

@@ -366,7 +366,12 @@ static void draw_data(tui_state *t)
     size_t at = 0;
     int row = 1;
     kv(t, w, row++, "source", "%s", d->source ? d->source : "-");
-    if (d->version > 0)
+    if (d->version > 0 && t->data_checked > 0 && strcmp(t->data_check, "unchanged") == 0) {
+        char tm2[32];
+        kv(t, w, row++, "version", "%lld%sloaded %s%sunchanged %s", (long long)d->version,
+           sep(t), clock_text(d->loaded_at, tm, sizeof tm), sep(t),
+           clock_text(t->data_checked, tm2, sizeof tm2));
+    } else if (d->version > 0)
         kv(t, w, row++, "version", "%lld%sloaded %s", (long long)d->version, sep(t),
            clock_text(d->loaded_at, tm, sizeof tm));
     else
