@@ -342,6 +342,21 @@ cmd_status cmd_report_job(cmd_ctx *c, job *j)
     return st;
 }
 
+cmd_status cmd_fail(cmd_ctx *c, char *err)
+{
+    cmd_status st = cmd_error(c, "%s", err ? err : "failed");
+    free(err);
+    return st;
+}
+
+cmd_status cmd_job_or_error(cmd_ctx *c, int64_t id, char *err)
+{
+    if (!id)
+        return cmd_fail(c, err);
+    free(err);
+    return cmd_job_started(c, id);
+}
+
 cmd_status cmd_job_started(cmd_ctx *c, int64_t id)
 {
     job *j = job_get(eng_jobs(c->cli->eng), id);

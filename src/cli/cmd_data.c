@@ -120,9 +120,7 @@ static cmd_status load_exec(cmd_ctx *c, const cmd_args *a)
             return cmd_error(c, "every=%s: expected a duration like 500ms, 30s, 5m, 1h", every);
         int64_t id = eng_schedule_load(cli_engine(c->cli), &req, ms, &err);
         if (!id) {
-            cmd_status st = cmd_error(c, "%s", err);
-            free(err);
-            return st;
+            return cmd_fail(c, err);
         }
         cmd_result(c, json_pack("{sI ss sI}", "schedule", (json_int_t)id, "every", every,
                                 "interval_ms", (json_int_t)ms),
@@ -130,12 +128,7 @@ static cmd_status load_exec(cmd_ctx *c, const cmd_args *a)
         return CMD_OK;
     }
     int64_t id = eng_submit_load(cli_engine(c->cli), &req, &err);
-    if (!id) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
-    }
-    return cmd_job_started(c, id);
+    return cmd_job_or_error(c, id, err);
 }
 
 const cmd_entry cmd_load_entry = {
@@ -255,9 +248,7 @@ static cmd_status datasets_exec(cmd_ctx *c, const cmd_args *a)
     size_t n = 0;
     char *err = NULL;
     if (store_list_datasets(eng_store(c->cli->eng), &list, &n, &err) != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     ds *cur = eng_dataset(c->cli->eng);
     int64_t curv = cur ? cur->version : 0;

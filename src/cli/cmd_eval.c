@@ -24,9 +24,7 @@ static cmd_status eval_exec(cmd_ctx *c, const cmd_args *a)
     store_model_info info = {0};
     char *err = NULL;
     if (store_get_model(eng_store(e), v, &info, NULL, NULL, &err) != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     json_t *m = json_loads(info.metrics_json ? info.metrics_json : "{}", 0, NULL);
     json_t *p = json_loads(info.params_json ? info.params_json : "{}", 0, NULL);

@@ -48,6 +48,10 @@ cmd_status cmd_csv_opts(cmd_ctx *c, const cmd_args *a, csv_opts *o);
 
 /* Submit-and-report for job commands: waits when c->wait, else says it was queued. */
 cmd_status cmd_job_started(cmd_ctx *c, int64_t id);
+/* Report err (an engine or store message) as this command's error and free it. */
+cmd_status cmd_fail(cmd_ctx *c, char *err);
+/* cmd_job_started(c, id) when id > 0, else cmd_fail(c, err). */
+cmd_status cmd_job_or_error(cmd_ctx *c, int64_t id, char *err);
 
 /* The session internals shared by the command files. */
 struct cli {

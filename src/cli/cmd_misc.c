@@ -49,18 +49,14 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
     http_opts o = {0};
     char *addr = NULL, *err = NULL;
     if (http_parse_listen(a->pos[0], &addr, &o.port, &err) != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     o.addr = addr;
     o.token = cmd_opt(a, "token");
     mlwb_status rc = http_start(s->eng, &o, &s->http, &err);
     free(addr);
     if (rc != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     server_url(s->http, url, sizeof url);
     cmd_result(c, json_pack("{sb ss si ss}", "serving", 1, "address", http_addr(s->http), "port",
@@ -145,9 +141,7 @@ static cmd_status help_exec(cmd_ctx *c, const cmd_args *a)
         char *err = NULL;
         const cmd_entry *e = cmd_lookup(a->pos[0], &err);
         if (!e) {
-            cmd_status st = cmd_error(c, "%s", err);
-            free(err);
-            return st;
+            return cmd_fail(c, err);
         }
         cmd_result(c, json_pack("{ss ss ss ss}", "command", e->name, "usage", e->usage,
                                 "summary", e->summary, "help", e->help),

@@ -107,9 +107,7 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
             return cmd_error(c, "every=%s: expected a duration like 500ms, 30s, 5m, 1h", every);
         int64_t sid = eng_schedule_train(c->cli->eng, &req, ms, &err);
         if (!sid) {
-            cmd_status st = cmd_error(c, "%s", err);
-            free(err);
-            return st;
+            return cmd_fail(c, err);
         }
         cmd_result(c, json_pack("{sI ss sI}", "schedule", (json_int_t)sid, "every", every,
                                 "interval_ms", (json_int_t)ms),
@@ -118,12 +116,7 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
         return CMD_OK;
     }
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
-    if (!id) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
-    }
-    return cmd_job_started(c, id);
+    return cmd_job_or_error(c, id, err);
 }
 
 #define TRAIN_OPTS "k,kmax,folds,seed,weights,scale,distance"
@@ -157,12 +150,7 @@ static cmd_status tune_exec(cmd_ctx *c, const cmd_args *a)
         return cmd_error(c, "tune computes the curve for every k; use kmax=N, not k=");
     char *err = NULL;
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
-    if (!id) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
-    }
-    return cmd_job_started(c, id);
+    return cmd_job_or_error(c, id, err);
 }
 
 const cmd_entry cmd_tune_entry = {
@@ -293,9 +281,7 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
     size_t n = 0;
     char *err = NULL;
     if (store_list_models(eng_store(c->cli->eng), &list, &n, &err) != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     if (!c->json)
         cmd_result(c, NULL, n ? "  version  kind  data  params                                               metrics"
@@ -334,9 +320,7 @@ static cmd_status use_exec(cmd_ctx *c, const cmd_args *a)
             return cmd_error(c, "usage: use data VERSION (a number from 'datasets')");
         char *err = NULL;
         if (eng_use_data(c->cli->eng, v, &err) != MLWB_OK) {
-            cmd_status st = cmd_error(c, "%s", err);
-            free(err);
-            return st;
+            return cmd_fail(c, err);
         }
         ds *d = eng_dataset(c->cli->eng);
         json_t *o = eng_dataset_json(d);
@@ -352,9 +336,7 @@ static cmd_status use_exec(cmd_ctx *c, const cmd_args *a)
         return cmd_error(c, "'%s' is not a model version (a number from 'models')", a->pos[0]);
     char *err = NULL;
     if (eng_use_model(c->cli->eng, v, &err) != MLWB_OK) {
-        cmd_status st = cmd_error(c, "%s", err);
-        free(err);
-        return st;
+        return cmd_fail(c, err);
     }
     cmd_result(c, json_pack("{sI sb}", "version", (json_int_t)v, "active", 1),
                "model v%ld is now active", v);
