@@ -20,8 +20,8 @@ static const cmd_entry *const table[] = {
     &cmd_split_entry,   &cmd_train_entry,     &cmd_tune_entry,       &cmd_curve_entry,
     &cmd_models_entry,  &cmd_eval_entry,      &cmd_use_entry,        &cmd_predict_entry,
     &cmd_explain_entry, &cmd_serve_entry,     &cmd_jobs_entry,       &cmd_wait_entry,
-    &cmd_cancel_entry,  &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_help_entry,
-    &cmd_quit_entry,
+    &cmd_cancel_entry,  &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_set_entry,
+    &cmd_settings_entry, &cmd_help_entry,     &cmd_quit_entry,
 };
 #define NCMDS (sizeof table / sizeof table[0])
 

@@ -40,12 +40,17 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
         snprintf(extra, sizeof extra, " (%s%s, %s, %s)",
                  json_is_true(json_object_get(params, "k_auto")) ? "auto, " : "", dist,
                  json_string_value(json_object_get(params, "weights")), scale);
+    const char *held = json_string_value(json_object_get(o, "not_activated"));
+    char active[320] = "";
+    if (held)
+        snprintf(active, sizeof active, "; kept but not active: %s (promote=if-better)", held);
+    else if (json_is_true(json_object_get(o, "active")))
+        snprintf(active, sizeof active, ", active");
     cmd_result(c, o, "model v%lld: %s k=%lld%s%s on data v%lld%s",
                (long long)json_integer_value(json_object_get(o, "version")),
                json_string_value(json_object_get(o, "kind")),
                (long long)json_integer_value(json_object_get(params, "k")), extra, accs,
-               (long long)json_integer_value(json_object_get(o, "dataset_version")),
-               json_is_true(json_object_get(o, "active")) ? ", active" : "");
+               (long long)json_integer_value(json_object_get(o, "dataset_version")), active);
 }
 
 /* The options shared by train and tune into req. */
@@ -275,8 +280,81 @@ static void kv_text(const char *json, char *out, size_t cap, const char *const *
     json_decref(o);
 }
 
+/* models diff A B: parameters and metrics side by side, with B - A for the numbers. */
+static cmd_status models_diff(cmd_ctx *c, const char *sa, const char *sb)
+{
+    long va, vb;
+    if (cmd_parse_long(sa, &va) != 0 || va < 1 || cmd_parse_long(sb, &vb) != 0 || vb < 1)
+        return cmd_error(c, "usage: models diff VERSION VERSION");
+    store_model_info ia = {0}, ib = {0};
+    char *err = NULL;
+    if (store_get_model(eng_store(c->cli->eng), va, &ia, NULL, NULL, &err) != MLWB_OK ||
+        store_get_model(eng_store(c->cli->eng), vb, &ib, NULL, NULL, &err) != MLWB_OK) {
+        store_model_info_clear(&ia);
+        return cmd_fail(c, err);
+    }
+    json_t *pa = parse_or_empty(ia.params_json), *pb = parse_or_empty(ib.params_json);
+    json_t *ma = parse_or_empty(ia.metrics_json), *mb = parse_or_empty(ib.metrics_json);
+    json_t *rows = json_array();
+    char text[4096];
+    size_t o = (size_t)snprintf(text, sizeof text, "  %-20s %16s %16s %10s\n", "",
+                                sa, sb, "change");
+    o += (size_t)snprintf(text + o, sizeof text - o, "  %-20s %16s %16s\n", "kind", ia.kind,
+                          ib.kind);
+    char da[32], db[32];
+    snprintf(da, sizeof da, "v%lld", (long long)ia.dataset_version);
+    snprintf(db, sizeof db, "v%lld", (long long)ib.dataset_version);
+    o += (size_t)snprintf(text + o, sizeof text - o, "  %-20s %16s %16s\n", "data", da, db);
+    static const char *const pkeys[] = {"k", "distance", "weights", "scale", NULL};
+    static const char *const mkeys[] = {"accuracy", "balanced_accuracy", "macro_f1",
+                                        "evaluation", NULL};
+    for (int part = 0; part < 2; part++) {
+        const char *const *keys = part ? mkeys : pkeys;
+        json_t *xa = part ? ma : pa, *xb = part ? mb : pb;
+        for (size_t i = 0; keys[i] && o < sizeof text; i++) {
+            json_t *a1 = json_object_get(xa, keys[i]), *b1 = json_object_get(xb, keys[i]);
+            char s1[64] = "-", s2[64] = "-", d[32] = "";
+            if (json_is_number(a1))
+                snprintf(s1, sizeof s1, json_is_integer(a1) ? "%.0f" : "%.4f", json_number_value(a1));
+            else if (json_is_string(a1))
+                snprintf(s1, sizeof s1, "%s", json_string_value(a1));
+            if (json_is_number(b1))
+                snprintf(s2, sizeof s2, json_is_integer(b1) ? "%.0f" : "%.4f", json_number_value(b1));
+            else if (json_is_string(b1))
+                snprintf(s2, sizeof s2, "%s", json_string_value(b1));
+            json_t *row = json_pack("{ss sO* sO*}", "name", keys[i], "a", a1, "b", b1);
+            if (json_is_number(a1) && json_is_number(b1)) {
+                double ch = json_number_value(b1) - json_number_value(a1);
+                snprintf(d, sizeof d, "%+.4g", ch);
+                json_object_set_new(row, "change", json_real(ch));
+            }
+            json_array_append_new(rows, row);
+            o += (size_t)snprintf(text + o, sizeof text - o, "  %-20s %16s %16s %10s\n", keys[i],
+                                  s1, s2, d);
+        }
+    }
+    if (o > 0 && o < sizeof text && text[o - 1] == '\n')
+        text[o - 1] = 0;
+    cmd_result(c, json_pack("{sI sI ss ss sI sI so}", "a", (json_int_t)va, "b", (json_int_t)vb,
+                            "kind_a", ia.kind, "kind_b", ib.kind, "data_a",
+                            (json_int_t)ia.dataset_version, "data_b",
+                            (json_int_t)ib.dataset_version, "rows", rows),
+               "%s", text);
+    json_decref(pa);
+    json_decref(pb);
+    json_decref(ma);
+    json_decref(mb);
+    store_model_info_clear(&ia);
+    store_model_info_clear(&ib);
+    return CMD_OK;
+}
+
 static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
 {
+    if (a->npos == 3 && strcmp(a->pos[0], "diff") == 0)
+        return models_diff(c, a->pos[1], a->pos[2]);
+    if (a->npos)
+        return cmd_error(c, "usage: models | models diff VERSION VERSION");
     store_model_info *list = NULL;
     size_t n = 0;
     char *err = NULL;
@@ -307,10 +385,11 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
 }
 
 const cmd_entry cmd_models_entry = {
-    "models", "models", "list the model versions; * marks the active one",
+    "models", "models | models diff A B", "list the model versions; * marks the active one",
     "models\n    Every stored model version with its parameters, metrics and the data set\n"
-    "    version it was trained on.  * marks the active model.",
-    0, 0, NULL, models_exec};
+    "    version it was trained on.  * marks the active model.\n"
+    "models diff A B\n    Two versions side by side: data, parameters, metrics, and B - A.",
+    0, 3, NULL, models_exec};
 
 static cmd_status use_exec(cmd_ctx *c, const cmd_args *a)
 {

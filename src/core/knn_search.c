@@ -11,42 +11,47 @@
  * paths below are proven to return the same rows in the same order.
  *
  * How it is fast.  Queries are cut into blocks of KNN_QB; par_for spreads the blocks
- * over the threads, and each thread owns its scratch (found by its tid).  Each query of
- * a block gets an approximate value a(q, x) for every row:
- *   - Euclidean: the dot product of [-2(q-mu), 1] and [x-mu, |x-mu|^2], which is
+ * over the threads, and each thread owns its scratch (found by its tid).  One of four
+ * methods is chosen when the index is built (knn_choose):
+ *   KNN_TREE — Euclidean and Manhattan with at most KNN_TREE_MAX_DIMS dims and at least
+ *              KNN_TREE_MIN_ROWS rows: a kd-tree whose leaves compute exact keys
+ *              directly (see "the kd-tree" below for why that is exact).  Measured on
+ *              blobs of 90,000 rows: 5-15x faster than the tiles at 2-4 dims, about even
+ *              at 6, 4x slower at 8 and more.
+ *   KNN_FMA  — Euclidean and cosine on x86 CPUs with AVX2 and FMA (checked at run time;
+ *              the rest of the build stays baseline x86-64), dims <= KNN_FMA_MAX_DIMS;
+ *   KNN_GEMM — Euclidean and cosine elsewhere, and with more dims;
+ *   KNN_L1   — Manhattan.
+ * The last three give each query of a block an approximate value a(q, x) for every row:
+ *   Euclidean: the dot product of [-2(q-mu), 1] and [x-mu, |x-mu|^2], which is
  *     |x-mu|^2 - 2(q-mu).(x-mu) = |q-x|^2 - |q-mu|^2: the key up to a per-query
  *     constant (mu, the column means, is subtracted at build time to keep the norms, and
  *     so the error bound, small);
- *   - cosine: the dot product of -q/|q| and x/|x|, which is -cos = key - 1;
- *   - Manhattan: the float sum of |q_j - x_j|.
- * The dot products are computed one of two ways (knn_choose):
- *   KNN_FMA  — on x86 CPUs with AVX2 and FMA (checked at run time; the rest of the build
- *              stays baseline x86-64) and dims <= KNN_FMA_MAX_DIMS: rows stored in
- *              panels of 8 (column-major inside a panel); a tile of 4 queries x 3 panels
- *              keeps 12 accumulators in registers and compares them with the 4 queries'
- *              thresholds at once, so no distance matrix is ever written.  Every query of
- *              a block visits a run of KNN_PB panels while it sits in L1.
- *   KNN_GEMM — elsewhere, and for many dims: cblas_sgemm of the block's queries by
- *              KNN_RB rows into a KNN_QB x KNN_RB scratch, then a scan.  (At 16 dims the
- *              inner dimension is so short that sgemm spends its time packing and writing
- *              C: measured here at about 40% of the square-sgemm rate, against the fused
- *              tiles' ~65%; see docs/BENCHMARKS.md.)
- *   Manhattan (KNN_L1) uses the same panels with a plain loop across the 8 rows of a
- *   panel, which the compiler vectorises without reordering any row's sum (built twice:
- *   baseline and AVX2).
+ *   cosine: the dot product of -q/|q| and x/|x|, which is -cos = key - 1;
+ *   Manhattan: the float sum of |q_j - x_j|.
+ * KNN_FMA stores the rows in panels of 8 (column-major inside a panel); a tile of
+ * 4 queries x 3 panels keeps 12 accumulators in registers and compares them with the
+ * 4 queries' thresholds at once, so no distance matrix is ever written, and every query
+ * of a block visits a run of KNN_PB panels while it sits in L1.  KNN_GEMM calls
+ * cblas_sgemm for the block's queries by KNN_RB rows into a KNN_QB x KNN_RB scratch, then
+ * scans it: at 16 dims the inner dimension is so short that sgemm spends much of its
+ * time packing and writing C (measured here at 35-45% of the square-sgemm rate, the
+ * tiles at 50-65%: docs/BENCHMARKS.md).  KNN_L1 uses the panels with a plain loop
+ * across the 8 rows of a panel, which the compiler vectorises without reordering any
+ * row's sum (built twice: baseline and AVX2).
  * Each query keeps (knn_qbuf) a max-heap of the k smallest values seen so far — its top
  * is v_k — and a buffer of candidates: every row seen whose value is at most the
  * threshold v_k + 2E (Euclidean, cosine) or v_k (1+rho)/(1-rho) (Manhattan), +infinity
  * until k rows were seen.  The buffer is compacted (and doubled when more than half
  * stays) when it fills.  At the end the survivors get their exact keys and the k best
- * by (key, row) are the answer.  MLWB_KNN_KERNEL=brute|blas|avx2|auto in the
+ * by (key, row) are the answer.  MLWB_KNN_KERNEL=brute|tree|blas|avx2|auto in the
  * environment forces a method at index build time (tests run every method this way).
  *
  * Why that is safe.  E bounds |a - (key - const)| for every row:
  *   Euclidean: S = |q-mu| + max_x |x-mu|.  The dot product of K = dims+1 terms in float
  *   errs by at most gamma_K (2|q-mu||x-mu| + |x-mu|^2) <= gamma_K S^2 whatever order or
- *   FMA use the kernel chooses (the FMA tiles start from the norm and add the dims
- *   products in order; sgemm as it likes); rounding |x-mu|^2 to float adds u S^2, rounding the
+ *   FMA use the kernel chooses (the tiles start from the norm and add the products in
+ *   order; sgemm as it likes); rounding |x-mu|^2 to float adds u S^2, rounding the
  *   centred inputs moves |q-x|^2 by at most 2u S^2, and the double key is within
  *   (dims+1) 2^-53 of the truth.  That is about (K+4) u S^2; we take E = (2K+16) u S^2
  *   plus (2K+16) FLT_MIN for underflow (u = 2^-24, gamma_K = K u / (1 - K u)).
@@ -90,7 +95,10 @@ enum {
     KNN_PANEL = 8,        /* rows per panel (one AVX register of floats) */
     KNN_PB = 24,          /* panels per run that every query of a block visits in turn */
     KNN_MIN_FAST = 32,    /* below this many rows, brute force */
-    KNN_FMA_MAX_DIMS = 128 /* above, sgemm (its packing pays off) */
+    KNN_FMA_MAX_DIMS = 128, /* above, sgemm (its packing pays off) */
+    KNN_TREE_MAX_DIMS = 5,  /* Euclidean, Manhattan: a kd-tree up to this many dims... */
+    KNN_TREE_MIN_ROWS = 256, /* ...and from this many rows (measured: docs/BENCHMARKS.md) */
+    KNN_LEAF = 16           /* kd-tree: at most this many rows in a leaf (unless all equal) */
 };
 
 #define KNN_U (1.0 / 16777216.0)  /* unit roundoff of float, 2^-24 */
@@ -107,8 +115,15 @@ typedef enum knn_method {
     KNN_BRUTE,  /* the exact key of every row */
     KNN_GEMM,   /* Euclidean, cosine: sgemm over row blocks */
     KNN_FMA,    /* Euclidean, cosine: AVX2+FMA tiles over panels */
-    KNN_L1      /* Manhattan: loops over panels (AVX2 when the CPU has it) */
+    KNN_L1,     /* Manhattan: loops over panels (AVX2 when the CPU has it) */
+    KNN_TREE    /* Euclidean, Manhattan, few dims: a kd-tree, exact keys at the leaves */
 } knn_method;
+
+/* A kd-tree node: rows [start, end) of the tree order; children, or -1 for a leaf. */
+typedef struct knn_node {
+    int32_t lo, hi;
+    int32_t start, end;
+} knn_node;
 
 struct knn_index {
     size_t rows, dims;
@@ -123,6 +138,11 @@ struct knn_index {
     float *xa;      /* KNN_GEMM: rows*ka prepared rows (knn_prep_row), row-major */
     float *xp;      /* KNN_FMA, KNN_L1: ceil(rows/8) panels of ka*8 floats, panel row j
                      * holding column j of its 8 prepared rows (zeros pad the last) */
+    knn_node *nodes; /* KNN_TREE: nnodes, the root first */
+    size_t nnodes;
+    float *box;     /* KNN_TREE: per node dims lows then dims highs */
+    float *tx;      /* KNN_TREE: the rows in tree order (rows*dims) */
+    int32_t *tid;   /* KNN_TREE: the row number of each tree-order row */
 };
 
 typedef struct knn_cand {
@@ -302,15 +322,20 @@ static int knn_cpu_avx2(void)
 #endif
 }
 
-/* The method for a new index: MLWB_KNN_KERNEL (brute, blas, avx2 or auto) may force
- * one, for tests and measurements; "blas" means the plain loops for Manhattan, and a
- * forced avx2 on a CPU without it means blas. */
+/* The method for a new index: MLWB_KNN_KERNEL (brute, tree, blas, avx2 or auto) may
+ * force one, for tests and measurements; "blas" means the plain loops for Manhattan, a
+ * forced avx2 on a CPU without it means blas, and a forced tree where there is none
+ * (cosine) means auto. */
 static knn_method knn_choose(knn_index *ix)
 {
     const char *env = getenv("MLWB_KNN_KERNEL");
     int avx2 = knn_cpu_avx2() && !(env && strcmp(env, "blas") == 0);
     if (env && strcmp(env, "brute") == 0)
         return KNN_BRUTE;
+    if (ix->metric != KNN_COSINE &&
+        ((env && strcmp(env, "tree") == 0) ||
+         (!env && ix->dims <= KNN_TREE_MAX_DIMS && ix->rows >= KNN_TREE_MIN_ROWS)))
+        return KNN_TREE;
     if (ix->metric == KNN_MANHATTAN) {
         ix->avx2 = avx2;
         return KNN_L1;
@@ -320,6 +345,166 @@ static knn_method knn_choose(knn_index *ix)
     if (env && strcmp(env, "avx2") == 0)
         return KNN_FMA;
     return ix->dims <= KNN_FMA_MAX_DIMS ? KNN_FMA : KNN_GEMM;
+}
+
+/* --- the kd-tree --------------------------------------------------------------------
+ * Built by splitting the widest side of each node's bounding box at the median, down to
+ * KNN_LEAF rows (a box with no width stays one leaf).  A search visits nodes nearest
+ * first and skips one only when its box's lower bound exceeds the k-th best key so far
+ * (strictly: a tie may still win on the row index).  The bound is computed with the same
+ * rounded double operations, in the same order, as the exact key, from |q - box| <=
+ * |q - x| per coordinate; rounding is monotonic, so the bound never exceeds the key of
+ * any row in the box, and the search returns exactly what brute force does. */
+
+/* The k-th smallest (k from 0) of perm[lo..hi) by column j of x, moved into place. */
+static void knn_tree_select(const float *x, size_t d, int32_t *perm, size_t lo, size_t hi,
+                            size_t want, size_t j)
+{
+    hi--;
+    while (lo < hi) {
+        float pivot = x[(size_t)perm[lo + (hi - lo) / 2] * d + j];
+        size_t a = lo, b = hi;
+        for (;;) {
+            while (x[(size_t)perm[a] * d + j] < pivot)
+                a++;
+            while (x[(size_t)perm[b] * d + j] > pivot)
+                b--;
+            if (a >= b)
+                break;
+            int32_t t = perm[a];
+            perm[a++] = perm[b];
+            perm[b--] = t;
+        }
+        if (want <= b)
+            hi = b;
+        else
+            lo = b + 1;
+    }
+}
+
+/* Node for perm[start..end); returns its index or -1 when out of memory. */
+static int32_t knn_tree_node(knn_index *ix, int32_t *perm, size_t start, size_t end,
+                             size_t *cap)
+{
+    size_t d = ix->dims;
+    if (ix->nnodes == *cap) {
+        size_t nc = *cap * 2;
+        knn_node *n = realloc(ix->nodes, nc * sizeof *n);
+        if (!n)
+            return -1;
+        ix->nodes = n;
+        float *b = realloc(ix->box, nc * 2 * d * sizeof *b);
+        if (!b)
+            return -1;
+        ix->box = b;
+        *cap = nc;
+    }
+    int32_t id = (int32_t)ix->nnodes++;
+    float *lo = ix->box + (size_t)id * 2 * d, *hi = lo + d;
+    for (size_t j = 0; j < d; j++)
+        lo[j] = hi[j] = ix->x[(size_t)perm[start] * d + j];
+    for (size_t i = start + 1; i < end; i++)
+        for (size_t j = 0; j < d; j++) {
+            float v = ix->x[(size_t)perm[i] * d + j];
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+        }
+    size_t wj = 0;
+    for (size_t j = 1; j < d; j++)
+        if ((double)hi[j] - lo[j] > (double)hi[wj] - lo[wj])
+            wj = j;
+    ix->nodes[id] = (knn_node){-1, -1, (int32_t)start, (int32_t)end};
+    if (end - start <= KNN_LEAF || !(hi[wj] > lo[wj]))
+        return id;
+    size_t mid = start + (end - start) / 2;
+    knn_tree_select(ix->x, d, perm, start, end, mid, wj);
+    int32_t a = knn_tree_node(ix, perm, start, mid, cap);
+    int32_t b = a < 0 ? -1 : knn_tree_node(ix, perm, mid, end, cap);
+    if (b < 0)
+        return -1;
+    ix->nodes[id].lo = a;  /* ix->nodes may have moved: index, never a pointer */
+    ix->nodes[id].hi = b;
+    return id;
+}
+
+static int knn_build_tree(knn_index *ix)
+{
+    size_t rows = ix->rows, d = ix->dims, cap = 64;
+    int32_t *perm = malloc(rows * sizeof *perm);
+    ix->nodes = malloc(cap * sizeof *ix->nodes);
+    ix->box = malloc(cap * 2 * d * sizeof *ix->box);
+    ix->tx = malloc(rows * d * sizeof *ix->tx);
+    ix->tid = malloc(rows * sizeof *ix->tid);
+    int rc = -1;
+    if (!perm || !ix->nodes || !ix->box || !ix->tx || !ix->tid)
+        goto out;
+    for (size_t i = 0; i < rows; i++)
+        perm[i] = (int32_t)i;
+    if (knn_tree_node(ix, perm, 0, rows, &cap) < 0)
+        goto out;
+    for (size_t i = 0; i < rows; i++) {
+        ix->tid[i] = perm[i];
+        memcpy(ix->tx + i * d, ix->x + (size_t)perm[i] * d, d * sizeof *ix->tx);
+    }
+    rc = 0;
+out:
+    free(perm);
+    return rc;
+}
+
+/* The lower bound of the keys of node n's rows, computed as knn_key computes a key. */
+static double knn_tree_bound(const knn_index *ix, const float *q, int32_t n)
+{
+    size_t d = ix->dims;
+    const float *lo = ix->box + (size_t)n * 2 * d, *hi = lo + d;
+    double s = 0;
+    for (size_t j = 0; j < d; j++) {
+        double t = q[j] < lo[j] ? (double)q[j] - (double)lo[j]
+                 : q[j] > hi[j] ? (double)q[j] - (double)hi[j] : 0.0;
+        s += ix->metric == KNN_MANHATTAN ? fabs(t) : t * t;
+    }
+    return s;
+}
+
+/* One query by the tree into heap[k]; writes its k results. */
+static void knn_search_tree(const knn_index *ix, const float *q, int64_t ex, int k,
+                            knn_cand *heap, int32_t *oi, float *od)
+{
+    struct { int32_t node; double bound; } stack[128];
+    int sp = 0, n = 0;
+    size_t d = ix->dims;
+    stack[sp].node = 0;
+    stack[sp++].bound = knn_tree_bound(ix, q, 0);
+    while (sp > 0) {
+        sp--;
+        int32_t nd = stack[sp].node;
+        if (n == k && stack[sp].bound > heap[0].key)
+            continue;
+        const knn_node *node = &ix->nodes[nd];
+        if (node->lo < 0) {
+            for (int32_t i = node->start; i < node->end; i++) {
+                if (ix->tid[i] == ex)
+                    continue;
+                const float *x = ix->tx + (size_t)i * d;
+                double key = ix->metric == KNN_MANHATTAN ? knn_key_manhattan(q, x, d)
+                                                         : knn_key_euclid(q, x, d);
+                knn_heap_offer(heap, &n, k, (knn_cand){key, ix->tid[i]});
+            }
+            continue;
+        }
+        double bl = knn_tree_bound(ix, q, node->lo), bh = knn_tree_bound(ix, q, node->hi);
+        int32_t near = bl <= bh ? node->lo : node->hi, far = bl <= bh ? node->hi : node->lo;
+        if (sp + 2 > (int)(sizeof stack / sizeof *stack)) {  /* never at 2^31 rows */
+            knn_search_brute(ix, q, ex, k, heap, oi, od);
+            return;
+        }
+        stack[sp].node = far;
+        stack[sp++].bound = bl <= bh ? bh : bl;
+        stack[sp].node = near;
+        stack[sp++].bound = bl <= bh ? bl : bh;
+    }
+    knn_heap_sort(heap, n);
+    knn_emit(ix->metric, heap, n, k, oi, od);
 }
 
 /* Row r as the fast path sees it, into out[ix->ka]: Euclidean [x-mu, |x-mu|^2],
@@ -396,8 +581,8 @@ mlwb_status knn_index_build(const float *x, size_t rows, size_t dims, knn_metric
 {
     *out = NULL;
     if (rows < 1 || dims < 1)
-        return err_set(err, MLWB_ERR_INVALID, "knn index: %zu rows x %zu columns: need at least one of each",
-                       rows, dims);
+        return err_set(err, MLWB_ERR_INVALID,
+                       "knn index: %zu rows x %zu columns: need at least one of each", rows, dims);
     if (rows > INT32_MAX - KNN_PANEL)
         return err_set(err, MLWB_ERR_INVALID, "knn index: %zu rows: at most %d are supported",
                        rows, INT32_MAX - KNN_PANEL);
@@ -425,7 +610,8 @@ mlwb_status knn_index_build(const float *x, size_t rows, size_t dims, knn_metric
     ix->method = KNN_BRUTE;
     if (rows >= KNN_MIN_FAST && knn_all_finite(ix->x, rows * dims, (float)KNN_BIG)) {
         ix->method = knn_choose(ix);
-        if (ix->method != KNN_BRUTE && knn_build_fast(ix))
+        if (ix->method == KNN_TREE ? knn_build_tree(ix)
+                                   : ix->method != KNN_BRUTE && knn_build_fast(ix))
             goto nomem;
         if (!(ix->maxnorm <= KNN_BIG))
             ix->method = KNN_BRUTE;
@@ -449,6 +635,10 @@ void knn_index_free(knn_index **pix)
     free(ix->xa);
     free(ix->mu);
     free(ix->xp);
+    free(ix->nodes);
+    free(ix->box);
+    free(ix->tx);
+    free(ix->tid);
     free(ix);
 }
 
@@ -605,11 +795,12 @@ static knn_scratch *knn_scratch_new(const knn_index *ix, int k, size_t nqb)
     s->nqb = nqb;
     size_t cap = (size_t)k * 2 < 64 ? 64 : (size_t)k * 2;
     int ok = (s->heap = malloc((size_t)k * sizeof *s->heap)) != NULL;
-    if (ix->method != KNN_BRUTE)
+    int fast = ix->method != KNN_BRUTE && ix->method != KNN_TREE;
+    if (fast)
         ok = ok && (s->qa = calloc((nqb + 3) / 4 * 4 * (ix->ka ? ix->ka : 1), sizeof *s->qa));
     if (ix->method == KNN_GEMM)
         ok = ok && (s->c = malloc(nqb * KNN_RB * sizeof *s->c));
-    if (ix->method != KNN_BRUTE)
+    if (fast)
         for (size_t i = 0; ok && i < nqb; i++) {
             s->qb[i].cap = cap;
             ok = (s->qb[i].val = malloc(cap * sizeof(float))) &&
@@ -683,15 +874,20 @@ static void knn_prepare(const knn_job *jb, knn_scratch *s, size_t q0, size_t nb)
     }
 }
 
-/* KNN_GEMM: queries of the block against blocks of KNN_RB rows by sgemm. */
+/* KNN_GEMM: queries of the block against blocks of KNN_RB rows by sgemm (sgemv for a
+ * single query). */
 static int knn_block_gemm(const knn_job *jb, knn_scratch *s, size_t nb)
 {
     const knn_index *ix = jb->ix;
     size_t ka = ix->ka;
     for (size_t r0 = 0; r0 < ix->rows; r0 += KNN_RB) {
         size_t rb = ix->rows - r0 < KNN_RB ? ix->rows - r0 : KNN_RB;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)rb, (int)ka, 1.0f,
-                    s->qa, (int)ka, ix->xa + r0 * ka, (int)ka, 0.0f, s->c, (int)rb);
+        if (nb == 1)  /* one query: sgemv streams the rows without packing them */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)rb, (int)ka, 1.0f, ix->xa + r0 * ka,
+                        (int)ka, s->qa, 1, 0.0f, s->c, 1);
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)rb, (int)ka,
+                        1.0f, s->qa, (int)ka, ix->xa + r0 * ka, (int)ka, 0.0f, s->c, (int)rb);
         for (size_t i = 0; i < nb; i++) {
             knn_qbuf *qb = &s->qb[i];
             if (qb->brute)
@@ -867,10 +1063,15 @@ static void knn_search_cb(void *arg, size_t b, int tid)
     size_t q0 = b * KNN_QB, nb = jb->nq - q0 < KNN_QB ? jb->nq - q0 : KNN_QB;
     size_t k = (size_t)jb->k;
     int rc = 0;
-    if (ix->method == KNN_BRUTE) {
-        for (size_t i = q0; i < q0 + nb; i++)
-            knn_search_brute(ix, jb->q + i * ix->dims, jb->exclude ? jb->exclude[i] : -1,
-                             jb->k, s->heap, jb->idx + i * k, jb->dist + i * k);
+    if (ix->method == KNN_BRUTE || ix->method == KNN_TREE) {
+        for (size_t i = q0; i < q0 + nb; i++) {
+            const float *q = jb->q + i * ix->dims;
+            int64_t ex = jb->exclude ? jb->exclude[i] : -1;
+            if (ix->method == KNN_TREE && knn_all_finite(q, ix->dims, (float)KNN_BIG))
+                knn_search_tree(ix, q, ex, jb->k, s->heap, jb->idx + i * k, jb->dist + i * k);
+            else
+                knn_search_brute(ix, q, ex, jb->k, s->heap, jb->idx + i * k, jb->dist + i * k);
+        }
         goto out;
     }
     knn_prepare(jb, s, q0, nb);

@@ -211,7 +211,9 @@ static void tune_vote_one(tune_block *bk, tune_scratch *s, size_t b)
     for (int k = 1; k <= kmax; k++) {
         int j = k - 1;
         int32_t c = ytr[idx[j]];
-        double w = uniform ? 1.0 : zero ? (dist[j] == 0.0f ? 1.0 : 0.0) : 1.0 / (double)dist[j];
+        double w = uniform ? 1.0
+                   : zero  ? (dist[j] == 0.0f ? 1.0 : 0.0)
+                           : 1.0 / (double)dist[j];
         if (w > 0) {
             double v = (s->counts[c] += w);
             if (v > topc) {
@@ -662,8 +664,8 @@ mlwb_status knn_curve(const ds *d, const knn_curve_opts *o, knn_curve_result *ou
         bk.nn = (size_t)kmax + 1 <= rows - 1 ? kmax + 1 : kmax;
         for (size_t s = 0; s < rows; s += block) {
             size_t nq = rows - s < block ? rows - s : block;
-            if ((st = tune_block_run(d, ix, d->x + s * cols, w.qrow + s, w.exclude + s, nq, &bk,
-                                     &w, out, err)))
+            if ((st = tune_block_run(d, ix, d->x + s * cols, w.qrow + s, w.exclude + s, nq,
+                                     &bk, &w, out, err)))
                 goto out;
             tune_summarize_loo(out, w.correct, s + nq);
             if (progress && progress(ud, out, (double)(s + nq) / (double)rows)) {
@@ -726,8 +728,9 @@ done:
     st = MLWB_OK;
     goto out;
 nomem:
-    st = err_set(err, MLWB_ERR_NOMEM, "k-curve: out of memory for %zu rows x %zu features, kmax=%d",
-                 rows, cols, o->kmax ? o->kmax : KNN_CURVE_KMAX);
+    st = err_set(err, MLWB_ERR_NOMEM,
+                 "k-curve: out of memory for %zu rows x %zu features, kmax=%d", rows, cols,
+                 o->kmax ? o->kmax : KNN_CURVE_KMAX);
 out:
     knn_index_free(&ix);
     tune_work_free(&w);

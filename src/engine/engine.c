@@ -59,6 +59,8 @@ struct engine {
     ds *current;
     double holdout;
     unsigned long holdout_seed;
+    int promote_if_better;
+    double promote_margin;
     sched *sched;
     /* Held across "the store says version V is active" and "the registry serves V", so
      * a training that publishes and a `use` that rolls back cannot interleave and leave
@@ -834,19 +836,42 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         goto out;
     }
     knn = NULL;  /* owned by m */
+    /* Promotion: compare with the active model unless told to always promote. */
+    int if_better;
+    double margin;
+    eng_get_promote(e, &if_better, &margin);
+    char held_back[256] = "";
+    mdl *cur = if_better ? reg_acquire(e->reg) : NULL;
+    if (cur) {
+        json_t *cm = json_loads(cur->metrics_json, 0, NULL);
+        json_t *ca = json_object_get(cm, "accuracy");
+        if (ca && mr.accuracy < json_number_value(ca) - margin)
+            snprintf(held_back, sizeof held_back,
+                     "accuracy %.4f is below the active v%lld's %.4f by more than %g",
+                     mr.accuracy, (long long)cur->version, json_number_value(ca), margin);
+        json_decref(cm);
+        mdl_release(&cur);
+    }
+    int activate = !held_back[0];
+    info.active = activate;
     pthread_mutex_lock(&e->publish_mu);
-    if ((rc = store_put_model(st, &info, blob, len, 1, &version, err)) != MLWB_OK) {
+    if ((rc = store_put_model(st, &info, blob, len, activate, &version, err)) != MLWB_OK) {
         pthread_mutex_unlock(&e->publish_mu);
         mdl_release(&m);
         goto out;
     }
     m->version = version;  /* not shared yet: set before the publish */
-    reg_publish(e->reg, m);
+    if (activate)
+        reg_publish(e->reg, m);
+    else
+        mdl_release(&m);
     pthread_mutex_unlock(&e->publish_mu);
-    ev_post(e->events, EV_MODEL, job_id(j), version, 1, "published");
+    ev_post(e->events, EV_MODEL, job_id(j), version, 1, activate ? "published" : "kept");
     *result = json_pack("{sI ss sb sO sO sI sf}", "version", (json_int_t)version, "kind", "knn",
-                        "active", 1, "params", pj, "metrics", mj, "dataset_version",
+                        "active", activate, "params", pj, "metrics", mj, "dataset_version",
                         (json_int_t)d->version, "train_seconds", secs);
+    if (!activate)
+        json_object_set_new(*result, "not_activated", json_string(held_back));
     json_object_set_new(*result, "curve_best_k", json_integer(cr.best_k));
     json_object_set_new(*result, "curve_k_1se", json_integer(cr.k_1se));
 out:
@@ -956,6 +981,22 @@ void eng_set_holdout(engine *e, double fraction, unsigned long seed)
     pthread_mutex_lock(&e->ds_mu);
     e->holdout = fraction;
     e->holdout_seed = seed;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_set_promote(engine *e, int if_better, double margin)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    e->promote_if_better = if_better;
+    e->promote_margin = margin;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_get_promote(engine *e, int *if_better, double *margin)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    *if_better = e->promote_if_better;
+    *margin = e->promote_margin;
     pthread_mutex_unlock(&e->ds_mu);
 }
 

@@ -17,6 +17,8 @@
 # MLWB (./mlwb), BUILD (build), PY (/usr/bin/python3: Debian's, with python3-pandas and
 # python3-numpy, which are installed here when missing and running as root, as is GNU
 # /usr/bin/time).  Without pandas the peers' rows are left out.
+#
+# k-curve (at the end): tests/bench/curve_run.sh, described there.
 set -eu
 
 ROWS=${ROWS:-1000000}
@@ -187,3 +189,11 @@ fi
 LIMIT=$(awk -v m="$MATRIX_MB" 'BEGIN { printf "%.0f", 1.5 * m + 8.4 }')
 echo "   float32 matrix: $MATRIX_MB MB; parse peak RSS $((PARSE_RSS / 1024)) MB vs target" \
      "1.5 x matrix + 8 MB of I/O windows = $LIMIT MB"
+
+# --- the k-curve: mlwb's knn_curve vs GridSearchCV and a one-search numpy approach --------
+# (tests/bench/curve_run.sh; CURVE_ROWS, BENCH_SLOW=1 for GridSearchCV at 100,000 rows)
+RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/curve_run.sh
+
+# --- KNN batch predict: mlwb vs sklearn brute / kd_tree and faiss IndexFlatL2 -------------
+# (tests/bench/knn_run.sh; KNN_ROWS, KNN_QUERIES, KNN_K, KNN_SINGLE, KNN_KD_QUERIES)
+RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/knn_run.sh

@@ -1,7 +1,11 @@
 /* test_knn_search.c — the exact KNN search against an independent sort-based reference:
  * all three metrics, many random shapes (rows 1..2000, dims 1..70, k 1..rows), data full
- * of exact ties and duplicate rows, exclusion, 1 vs 2 threads, sizes on block
- * boundaries, zero vectors for cosine, and the argument checks. */
+ * of exact ties and duplicate rows, rows nearly equidistant from the query (where float
+ * rounding decides nothing), exclusion, 1 vs 2 threads, sizes on block and panel
+ * boundaries, zero vectors for cosine, values too large or not finite, and the argument
+ * checks.  Every check runs each search method the index can use (MLWB_KNN_KERNEL =
+ * auto, blas, brute, tree), so the sgemm path is tested on a CPU that would pick AVX2,
+ * and the kd-tree on every shape. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -62,11 +66,8 @@ static double ref_key(knn_metric m, const float *q, const float *x, size_t d)
         nq += (double)q[j] * (double)q[j];
         nx += (double)x[j] * (double)x[j];
     }
-    if (m != KNN_COSINE)
-        return s;
-    if (nq == 0 || nx == 0)
-        return 1.0;
-    return 1.0 - dot / sqrt(nq * nx);
+    double key = m != KNN_COSINE ? s : nq == 0 || nx == 0 ? 1.0 : 1.0 - dot / sqrt(nq * nx);
+    return key == key ? key : INFINITY;  /* NaN counts as +infinity */
 }
 
 static float ref_dist(knn_metric m, double key)
@@ -78,22 +79,22 @@ static float ref_dist(knn_metric m, double key)
     return (float)key;
 }
 
-/* Check knn_index_search on (x, rows, d) with queries q[nq] against the reference. */
+static const char *const kernels[] = {"auto", "blas", "brute", "tree"};
+enum { NKERNELS = 4 };
+
+/* Check knn_index_search on (x, rows, d) with queries q[nq] against the reference,
+ * with each search method. */
 static void check_search(knn_metric m, const float *x, size_t rows, size_t d, const float *q,
                          size_t nq, int k, const int64_t *exclude, const char *what)
 {
-    knn_index *ix = NULL;
-    assert_int_equal(knn_index_build(x, rows, d, m, &ix, NULL), MLWB_OK);
-    assert_int_equal(knn_index_rows(ix), rows);
-    assert_int_equal(knn_index_dims(ix), d);
-    assert_int_equal(knn_index_metric(ix), m);
     int32_t *idx = malloc(nq * (size_t)k * sizeof *idx);
     float *dist = malloc(nq * (size_t)k * sizeof *dist);
+    int32_t *want = malloc(nq * (size_t)k * sizeof *want);
+    float *wdist = malloc(nq * (size_t)k * sizeof *wdist);
     ref_pair *p = malloc(rows * sizeof *p);
     assert_non_null(idx);
     assert_non_null(dist);
     assert_non_null(p);
-    assert_int_equal(knn_index_search(ix, q, nq, k, exclude, idx, dist, NULL), MLWB_OK);
     for (size_t i = 0; i < nq; i++) {
         size_t n = 0;
         for (size_t r = 0; r < rows; r++)
@@ -101,22 +102,37 @@ static void check_search(knn_metric m, const float *x, size_t rows, size_t d, co
                 p[n++] = (ref_pair){ref_key(m, q + i * d, x + r * d, d), (int32_t)r};
         qsort(p, n, sizeof *p, cmp_pair);
         for (int j = 0; j < k; j++) {
-            int32_t want = (size_t)j < n ? p[j].i : -1;
-            float wd = (size_t)j < n ? ref_dist(m, p[j].key) : INFINITY;
-            if (idx[i * (size_t)k + (size_t)j] != want || dist[i * (size_t)k + (size_t)j] != wd) {
-                print_error("%s: metric %d rows %zu dims %zu k %d: query %zu place %d: "
-                            "got row %d (%g), want row %d (%g)\n",
-                            what, (int)m, rows, d, k, i, j, idx[i * (size_t)k + (size_t)j],
-                            (double)dist[i * (size_t)k + (size_t)j], want, (double)wd);
+            want[i * (size_t)k + (size_t)j] = (size_t)j < n ? p[j].i : -1;
+            wdist[i * (size_t)k + (size_t)j] = (size_t)j < n ? ref_dist(m, p[j].key) : INFINITY;
+        }
+    }
+    for (size_t ki = 0; ki < NKERNELS; ki++) {
+        setenv("MLWB_KNN_KERNEL", kernels[ki], 1);
+        knn_index *ix = NULL;
+        assert_int_equal(knn_index_build(x, rows, d, m, &ix, NULL), MLWB_OK);
+        unsetenv("MLWB_KNN_KERNEL");
+        assert_int_equal(knn_index_rows(ix), rows);
+        assert_int_equal(knn_index_dims(ix), d);
+        assert_int_equal(knn_index_metric(ix), m);
+        assert_true(knn_index_row(ix, rows - 1)[d - 1] == x[rows * d - 1] ||
+                    x[rows * d - 1] != x[rows * d - 1]);
+        assert_int_equal(knn_index_search(ix, q, nq, k, exclude, idx, dist, NULL), MLWB_OK);
+        for (size_t t = 0; t < nq * (size_t)k; t++)
+            if (idx[t] != want[t] || dist[t] != wdist[t]) {
+                print_error("%s (%s): metric %d rows %zu dims %zu k %d: query %zu place %zu: "
+                            "got row %d (%.9g), want row %d (%.9g)\n",
+                            what, kernels[ki], (int)m, rows, d, k, t / (size_t)k,
+                            t % (size_t)k, idx[t], (double)dist[t], want[t], (double)wdist[t]);
                 fail();
             }
-        }
+        knn_index_free(&ix);
+        assert_null(ix);
     }
     free(p);
     free(idx);
     free(dist);
-    knn_index_free(&ix);
-    assert_null(ix);
+    free(want);
+    free(wdist);
 }
 
 static const knn_metric metrics[] = {KNN_EUCLIDEAN, KNN_MANHATTAN, KNN_COSINE};
@@ -222,9 +238,12 @@ static void threads_agree(void **state)
     size_t rows = 1500, d = 20, nq = 300;
     float *x = gauss_data(rows, d, 0.5f);
     float *q = gauss_data(nq, d, 0.5f);
-    for (size_t mi = 0; mi < 3; mi++) {
+    for (size_t t3 = 0; t3 < 3 * NKERNELS; t3++) {
+        size_t mi = t3 % 3;
         knn_index *ix = NULL;
+        setenv("MLWB_KNN_KERNEL", kernels[t3 / 3], 1);
         assert_int_equal(knn_index_build(x, rows, d, metrics[mi], &ix, NULL), MLWB_OK);
+        unsetenv("MLWB_KNN_KERNEL");
         int k = 25;
         int32_t *i1 = malloc(nq * (size_t)k * sizeof *i1), *i2 = malloc(nq * (size_t)k * sizeof *i2);
         float *d1 = malloc(nq * (size_t)k * sizeof *d1), *d2 = malloc(nq * (size_t)k * sizeof *d2);
@@ -257,13 +276,15 @@ static void threads_agree(void **state)
 static void block_boundaries(void **state)
 {
     rng_state = 5;
-    static const size_t sizes[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,
-                                   127, 128, 129, 255, 256, 257, 511, 512, 513, 1023, 1024,
-                                   1025, 2047, 2048, 2049};
+    static const size_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32,
+                                   33, 63, 64, 65, 127, 128, 129, 191, 192, 193, 255, 256,
+                                   257, 383, 384, 385, 511, 512, 513, 1023, 1024, 1025, 2047,
+                                   2048, 2049};
     size_t ns = sizeof sizes / sizeof *sizes;
     for (size_t t = 0; t < ns; t++) {
         size_t rows = sizes[t];
-        size_t nq = sizes[(t * 7 + 3) % ns] % 300 + 1;
+        size_t nq = sizes[(t * 7 + 3) % ns] % 200;
+        nq = nq ? nq : 1;
         size_t d = t % 3 == 0 ? 16 : t % 3 == 1 ? 17 : 4;
         float *x = gauss_data(rows, d, 0.0f);
         float *q = gauss_data(nq, d, 0.0f);
@@ -316,6 +337,56 @@ static void bad_arguments(void **state)
     knn_index_free(&ix);  /* a second free is a no-op */
 }
 
+/* Rows nearly equidistant from the query: a sphere of radius 3 around it (and far
+ * from the origin), so that the float values cannot order them and every row is a
+ * candidate; the exact keys decide.  Also a query far from all rows. */
+static void near_ties(void **state)
+{
+    rng_state = 6;
+    size_t rows = 700, d = 8;
+    float *x = malloc(rows * d * sizeof *x), q[2 * 8];
+    for (size_t j = 0; j < d; j++)
+        q[j] = 50.0f + (float)j;
+    for (size_t r = 0; r < rows; r++) {
+        double u[8], n = 0;
+        for (size_t j = 0; j < d; j++) {
+            u[j] = rng_gauss();
+            n += u[j] * u[j];
+        }
+        for (size_t j = 0; j < d; j++)
+            x[r * d + j] = q[j] + (float)(3.0 * u[j] / sqrt(n));
+    }
+    for (size_t j = 0; j < d; j++)
+        q[d + j] = -4000.0f + (float)j;
+    for (size_t mi = 0; mi < 3; mi++) {
+        check_search(metrics[mi], x, rows, d, q, 2, 5, NULL, "sphere");
+        check_search(metrics[mi], x, rows, d, q, 2, 300, NULL, "sphere");
+    }
+    free(x);
+}
+
+/* Values too large for float squares, and NaN / infinity: the brute-force path, for
+ * the whole index or for one query; a NaN distance counts as +infinity. */
+static void huge_and_nonfinite(void **state)
+{
+    rng_state = 7;
+    size_t rows = 200, d = 3;
+    float *x = gauss_data(rows, d, 0.0f), *q = gauss_data(6, d, 0.0f);
+    q[0] = 3e20f;           /* query 0: too large */
+    q[d + 1] = NAN;         /* query 1: NaN */
+    q[2 * d + 2] = INFINITY; /* query 2: infinite */
+    for (size_t mi = 0; mi < 3; mi++)
+        check_search(metrics[mi], x, rows, d, q, 6, 7, NULL, "bad queries");
+    x[5 * d] = 2e19f;       /* a huge row: the whole index goes brute force */
+    for (size_t mi = 0; mi < 3; mi++)
+        check_search(metrics[mi], x, rows, d, q + 3 * d, 3, 7, NULL, "huge row");
+    x[5 * d] = NAN;         /* a NaN row: last, whatever the query */
+    for (size_t mi = 0; mi < 3; mi++)
+        check_search(metrics[mi], x, rows, d, q + 3 * d, 3, (int)rows, NULL, "NaN row");
+    free(x);
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +396,8 @@ int main(void)
         cmocka_unit_test(threads_agree),
         cmocka_unit_test(block_boundaries),
         cmocka_unit_test(cosine_zero_vectors),
+        cmocka_unit_test(near_ties),
+        cmocka_unit_test(huge_and_nonfinite),
         cmocka_unit_test(bad_arguments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

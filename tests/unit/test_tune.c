@@ -2,8 +2,8 @@
  * sort-and-vote reference (all metrics and weights, with and without z-score); the
  * scaling never sees held-out rows; the same figures for any thread count; progress,
  * cancel and errors; and scikit-learn's leave-one-out curves and held-out predictions
- * (the CSV files in tests/oracle/, read from the top of the tree) for iris, wine, breast_cancer and
- * digits, equal wherever no tie is involved. */
+ * (the CSV files in tests/oracle/, read from the top of the tree) for iris, wine,
+ * breast_cancer and digits, equal wherever no tie is involved. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,7 +118,9 @@ static double ref_key(knn_metric m, const float *q, const float *x, size_t dims)
 
 static float ref_dist(knn_metric m, double key)
 {
-    return m == KNN_EUCLIDEAN ? (float)sqrt(key) : m == KNN_COSINE && key < 0 ? 0.0f : (float)key;
+    if (m == KNN_EUCLIDEAN)
+        return (float)sqrt(key);
+    return m == KNN_COSINE && key < 0 ? 0.0f : (float)key;
 }
 
 /* z-score each column of x (n rows) with mean and population sd of the rows where
@@ -137,9 +139,11 @@ static void ref_zscore(const float *x, size_t n, size_t dims, const int *use, fl
         for (size_t i = 0; i < n; i++)
             if (use[i])
                 v += ((double)x[i * dims + j] - m) * ((double)x[i * dims + j] - m);
-        double sd = sqrt(v / (double)c), inv = sd > 0 ? 1.0 / sd : 1.0;
+        double sd = sqrt(v / (double)c);
+        if (!(sd > 0))
+            sd = 1;
         for (size_t i = 0; i < n; i++)
-            out[i * dims + j] = (float)(((double)x[i * dims + j] - m) * inv);
+            out[i * dims + j] = (float)(((double)x[i * dims + j] - m) / sd);
     }
 }
 
@@ -354,7 +358,8 @@ static void scaling_never_sees_held_out_rows(void **state)
         if (fold[i] == 2 && i != victim)
             assert_memory_equal(a.pred + i * 30, b.pred + i * 30, 30 * sizeof(int32_t));
         if (fold[i] != 2)
-            changed_elsewhere += memcmp(a.pred + i * 30, b.pred + i * 30, 30 * sizeof(int32_t)) != 0;
+            changed_elsewhere +=
+                memcmp(a.pred + i * 30, b.pred + i * 30, 30 * sizeof(int32_t)) != 0;
     }
     /* ...while in the other folds, where it is a training row, it moves the scaling */
     assert_true(changed_elsewhere > 0);
@@ -382,6 +387,48 @@ static void same_figures_for_any_thread_count(void **state)
     assert_true(a.points[a.best_k - 1].mean > 0.95);
     knn_curve_clear(&a);
     knn_curve_clear(&b);
+    ds_release(&d);
+}
+
+/* The curve's prediction for a held-out row at k is what the model (knn_fit on the
+ * training part, knn_predict) answers with k: same scaling, search and vote. */
+static void curve_agrees_with_model(void **state)
+{
+    ds *d = sample("wine");
+    int32_t fold[178];
+    size_t train[178], ntrain = 0;
+    for (size_t i = 0; i < 178; i++) {
+        fold[i] = i % 5 == 0 ? 0 : -1;
+        if (fold[i])
+            train[ntrain++] = i;
+    }
+    ds *tr = NULL;
+    assert_int_equal(ds_subset(d, train, ntrain, &tr, NULL), MLWB_OK);
+    static const knn_metric metrics[] = {KNN_EUCLIDEAN, KNN_MANHATTAN, KNN_COSINE};
+    static const int ks[] = {1, 4, 9, 20};
+    for (int mi = 0; mi < 3; mi++)
+        for (int w = KNN_UNIFORM; w <= KNN_DISTANCE; w++)
+            for (int sc = KNN_SCALE_NONE; sc <= KNN_SCALE_ZSCORE; sc++) {
+                knn_curve_opts o = {.kmax = 20, .folds = 1, .fold_of = fold,
+                                    .metric = metrics[mi], .weights = w, .scale = sc,
+                                    .keep_predictions = 1};
+                knn_curve_result r;
+                assert_int_equal(knn_curve(d, &o, &r, NULL, NULL, NULL), MLWB_OK);
+                for (int t = 0; t < 4; t++) {
+                    knn_params p = {.k = ks[t], .metric = metrics[mi], .weights = w, .scale = sc};
+                    knn_model *m = NULL;
+                    assert_int_equal(knn_fit(tr, &p, &m, NULL), MLWB_OK);
+                    for (size_t i = 0; i < 178; i += 5) {
+                        int32_t lab;
+                        float conf;
+                        knn_predict(m, d->x + i * d->cols, &lab, &conf);
+                        assert_int_equal(lab, r.pred[i * 20 + (size_t)(ks[t] - 1)]);
+                    }
+                    knn_free(&m);
+                }
+                knn_curve_clear(&r);
+            }
+    ds_release(&tr);
     ds_release(&d);
 }
 
@@ -740,6 +787,7 @@ int main(void)
         cmocka_unit_test(distance_weights),
         cmocka_unit_test(scaling_never_sees_held_out_rows),
         cmocka_unit_test(same_figures_for_any_thread_count),
+        cmocka_unit_test(curve_agrees_with_model),
         cmocka_unit_test(progress_and_cancel),
         cmocka_unit_test(errors_and_caps),
         cmocka_unit_test(loo_curve_matches_sklearn),

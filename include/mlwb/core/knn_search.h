@@ -12,10 +12,15 @@
  * rounding never reorders them.  "Exactly computed" means in double from the float
  * inputs: Euclidean sqrt(sum (q_j - x_j)^2), Manhattan sum |q_j - x_j|, cosine
  * 1 - q.x / (|q| |x|) (1 when either is a zero vector); the order is decided on those
- * doubles, and the distances reported are them rounded to float.
+ * doubles (a NaN counts as +infinity), and the distances reported are them rounded to
+ * float.
  *
  * Thread-safety: build/free from one thread; search from any.  A batch search spreads
- * its queries over par_threads() threads (par_for).
+ * its queries over par_threads() threads (par_for).  The first knn_index_build sets
+ * OpenBLAS to one thread of its own (openblas_set_num_threads(1), once per process):
+ * the search calls BLAS from par_for workers, which already use the cores.
+ * MLWB_KNN_KERNEL=brute|tree|blas|avx2 in the environment forces a search method at
+ * build time (tests and measurements; the default, auto, picks by shape and CPU).
  */
 #ifndef MLWB_CORE_KNN_SEARCH_H
 #define MLWB_CORE_KNN_SEARCH_H

@@ -61,8 +61,9 @@
  *
  * Scaling: scale=zscore fits the mean and the population sd (sklearn's StandardScaler;
  * a constant column is only centred) on each fold's training part and applies them to
- * that fold's training and held-out rows, (x - mean) / sd, exactly as knn_fit does.  Leave-one-out with scale=zscore is refused
- * (MLWB_ERR_INVALID): one index over all rows would fit the scaling on the held-out row.
+ * that fold's training and held-out rows, (x - mean) / sd, exactly as knn_fit does.
+ * Leave-one-out with scale=zscore is refused (MLWB_ERR_INVALID): one index over all rows
+ * would fit the scaling on the held-out row.
  *
  * Ownership: knn_curve fills a caller-owned knn_curve_result and allocates its arrays;
  * knn_curve_clear frees them and zeroes it (safe on a zeroed result, and twice).

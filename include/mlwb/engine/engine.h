@@ -94,6 +94,11 @@ sched *eng_sched(engine *e);
 /* Make a stored data set version current.  (main) */
 mlwb_status eng_use_data(engine *e, int64_t version, char **err);
 
+/* Promotion: with if_better, a new model whose accuracy is below the active model's by
+ * more than `margin` is stored but not made active (it stays a version to `use`). */
+void eng_set_promote(engine *e, int if_better, double margin);
+void eng_get_promote(engine *e, int *if_better, double *margin);
+
 /* The evaluation split: with a holdout fraction in (0, 1), training fits on a stratified
  * (1 - fraction) of the rows and measures on the rest; with 0, it cross-validates. */
 void eng_set_holdout(engine *e, double fraction, unsigned long seed);
