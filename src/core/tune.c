@@ -508,7 +508,8 @@ static mlwb_status tune_check(const ds *d, const knn_curve_opts *o, char **err)
 }
 
 /* The fold of every row into fold_of (the caller's, validated, or stratified), the
- * fold count into *nf and the smallest training part into *min_train. */
+ * fold count into *nf, the smallest training part into *min_train and the largest
+ * held-out part into *max_held. */
 static mlwb_status tune_plan(const ds *d, const knn_curve_opts *o, int32_t *fold_of, int *nf,
                              size_t *min_train, size_t *max_held, char **err)
 {
@@ -518,8 +519,9 @@ static mlwb_status tune_plan(const ds *d, const knn_curve_opts *o, int32_t *fold
         if (st)
             return st;
     } else {
-        if (folds < 1)
-            return err_set(err, MLWB_ERR_INVALID, "folds=%d: need at least 1", folds);
+        if (folds < 1 || (size_t)folds > d->rows)
+            return err_set(err, MLWB_ERR_INVALID, "folds=%d: need 1 .. %zu (the rows)", folds,
+                           d->rows);
         for (size_t i = 0; i < d->rows; i++) {
             if (o->fold_of[i] < -1 || o->fold_of[i] >= folds)
                 return err_set(err, MLWB_ERR_INVALID, "fold_of: row %zu: fold %d is not in -1 .. %d",
