@@ -181,7 +181,7 @@ expect help_closes_again 5 eval '! has_box Help'
 
 for i in 1 2 3 4 5 6; do typeln 'help'; done
 # the log now ends with help's last line (its first lines have scrolled past the pane)
-expect log_filled 5 box_has Log "quit        leave mlwb"
+expect log_filled 5 box_has Log "quit leave mlwb"
 key PPage
 expect log_pgup 5 eval 'has "Log ─ scrolled up" || has "Log - scrolled up"'
 key NPage
