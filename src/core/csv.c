@@ -1333,62 +1333,32 @@ static mlwb_status mat_reserve(matrix *m, const plan *pl, size_t need, size_t hi
     return MLWB_OK;
 }
 
-typedef struct label_key {
-    const char *s;
-    long long v;
-    int32_t id;
-} label_key;
-
-static int cmp_numeric(const void *a, const void *b)
-{
-    const label_key *x = a, *y = b;
-    if (x->v != y->v)
-        return x->v < y->v ? -1 : 1;
-    return strcmp(x->s, y->s);
-}
-
-static int cmp_text(const void *a, const void *b)
-{
-    return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
-}
-
-static int integer_text(const char *s, long long *v)
-{
-    char *end;
-    if (!*s)
-        return 0;
-    errno = 0;
-    *v = strtoll(s, &end, 10);
-    return errno == 0 && *end == 0;
-}
-
 /* Classes in their stable order into d; renumber the rows' labels. */
 static mlwb_status finish_labels(ds *d, ltab *g, const char *name, char **err)
 {
     size_t n = g->n;
-    label_key *keys = malloc((n ? n : 1) * sizeof *keys);
+    const char **texts = malloc((n ? n : 1) * sizeof *texts);
+    int32_t *order = malloc((n ? n : 1) * sizeof *order);
     int32_t *map = malloc((n ? n : 1) * sizeof *map);
     char **names = calloc(n ? n : 1, sizeof *names);
     mlwb_status st = MLWB_OK;
-    if (!keys || !map || !names) {
+    if (!texts || !order || !map || !names) {
         st = err_set(err, MLWB_ERR_NOMEM, "out of memory");
         goto out;
     }
-    int numeric = 1;
     for (size_t i = 0; i < n; i++) {
-        keys[i] = (label_key){ltab_str(g, (int32_t)i), 0, (int32_t)i};
-        if (strlen(keys[i].s) != ltab_len(g, (int32_t)i)) {
+        texts[i] = ltab_str(g, (int32_t)i);
+        if (strlen(texts[i]) != ltab_len(g, (int32_t)i)) {
             st = err_set(err, MLWB_ERR_PARSE, "%s: a label holds a NUL byte (is this a binary "
                          "file?)", name);
             goto out;
         }
-        if (numeric && !integer_text(keys[i].s, &keys[i].v))
-            numeric = 0;
     }
-    qsort(keys, n, sizeof *keys, numeric ? cmp_numeric : cmp_text);
+    if ((st = ds_label_order(texts, n, order, err)) != MLWB_OK)
+        goto out;
     for (size_t i = 0; i < n; i++) {
-        map[keys[i].id] = (int32_t)i;
-        if (!(names[i] = strdup(keys[i].s))) {
+        map[order[i]] = (int32_t)i;
+        if (!(names[i] = strdup(texts[order[i]]))) {
             for (size_t k = 0; k < i; k++)
                 free(names[k]);
             st = err_set(err, MLWB_ERR_NOMEM, "out of memory");
@@ -1401,7 +1371,8 @@ static mlwb_status finish_labels(ds *d, ltab *g, const char *name, char **err)
     d->nclasses = n;
     names = NULL;
 out:
-    free(keys);
+    free(texts);
+    free(order);
     free(map);
     free(names);
     return st;

@@ -129,27 +129,25 @@ void ds_class_counts(const ds *d, size_t *counts)
         counts[d->y[i]]++;
 }
 
-/* --- labels from texts ---------------------------------------------------------- */
+/* --- labels -------------------------------------------------------------------------- */
 
-typedef struct label_ref {
-    const char *text;
-    long long num;
-    size_t row;
-} label_ref;
+typedef struct label_key {
+    const char *s;
+    long long v;
+    int32_t id;
+} label_key;
 
-static int cmp_num(const void *a, const void *b)
+static int cmp_numeric(const void *a, const void *b)
 {
-    const label_ref *x = a, *y = b;
-    if (x->num != y->num)
-        return x->num < y->num ? -1 : 1;
-    return (x->row > y->row) - (x->row < y->row);
+    const label_key *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v < y->v ? -1 : 1;
+    return strcmp(x->s, y->s);
 }
 
-static int cmp_text(const void *a, const void *b)
+static int cmp_bytes(const void *a, const void *b)
 {
-    const label_ref *x = a, *y = b;
-    int c = strcmp(x->text, y->text);
-    return c ? c : (x->row > y->row) - (x->row < y->row);
+    return strcmp(((const label_key *)a)->s, ((const label_key *)b)->s);
 }
 
 static int integer_text(const char *s, long long *v)
@@ -162,49 +160,92 @@ static int integer_text(const char *s, long long *v)
     return errno == 0 && *end == 0;
 }
 
-mlwb_status ds_set_labels(ds *d, char *const *texts, char **err)
+mlwb_status ds_label_order(const char *const *names, size_t n, int32_t *order, char **err)
 {
-    size_t n = d->rows;
-    label_ref *refs = malloc((n ? n : 1) * sizeof *refs);
-    int32_t *y = malloc((n ? n : 1) * sizeof *y);
-    char **names = NULL;
-    size_t nc = 0;
-    if (!refs || !y)
-        goto nomem;
+    label_key *keys = malloc((n ? n : 1) * sizeof *keys);
+    if (!keys)
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory for %zu classes", n);
     int numeric = 1;
     for (size_t i = 0; i < n; i++) {
-        refs[i] = (label_ref){texts[i], 0, i};
-        if (numeric && !integer_text(texts[i], &refs[i].num))
+        keys[i] = (label_key){names[i], 0, (int32_t)i};
+        if (numeric && !integer_text(names[i], &keys[i].v))
             numeric = 0;
     }
-    qsort(refs, n, sizeof *refs, numeric ? cmp_num : cmp_text);
+    qsort(keys, n, sizeof *keys, numeric ? cmp_numeric : cmp_bytes);
     for (size_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(refs[i].text, refs[i - 1].text) != 0)
-            nc++;
-    names = calloc(nc ? nc : 1, sizeof *names);
-    if (!names)
+        order[i] = keys[i].id;
+    free(keys);
+    return MLWB_OK;
+}
+
+typedef struct row_text {
+    const char *text;
+    size_t row;
+} row_text;
+
+static int cmp_row_text(const void *a, const void *b)
+{
+    const row_text *x = a, *y = b;
+    int c = strcmp(x->text, y->text);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+mlwb_status ds_set_labels(ds *d, char *const *texts, char **err)
+{
+    size_t n = d->rows, nd = 0;
+    row_text *rt = malloc((n ? n : 1) * sizeof *rt);
+    size_t *distinct_of = malloc((n ? n : 1) * sizeof *distinct_of);
+    const char **dnames = malloc((n ? n : 1) * sizeof *dnames);
+    int32_t *order = malloc((n ? n : 1) * sizeof *order);
+    int32_t *class_of = malloc((n ? n : 1) * sizeof *class_of);
+    int32_t *y = malloc((n ? n : 1) * sizeof *y);
+    char **names = NULL;
+    if (!rt || !distinct_of || !dnames || !order || !class_of || !y)
         goto nomem;
-    size_t c = 0;
+    /* the distinct texts, found by sorting (text, row) */
+    for (size_t i = 0; i < n; i++)
+        rt[i] = (row_text){texts[i], i};
+    qsort(rt, n, sizeof *rt, cmp_row_text);
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || strcmp(refs[i].text, refs[i - 1].text) != 0) {
-            if (!(names[c++] = strdup(refs[i].text)))
-                goto nomem;
-        }
-        y[refs[i].row] = (int32_t)(c - 1);
+        if (i == 0 || strcmp(rt[i].text, rt[i - 1].text) != 0)
+            dnames[nd++] = rt[i].text;
+        distinct_of[rt[i].row] = nd - 1;
     }
-    free(refs);
+    /* their order as classes: the one rule shared with the CSV reader */
+    if (ds_label_order(dnames, nd, order, err) != MLWB_OK)
+        goto fail;
+    if (!(names = calloc(nd ? nd : 1, sizeof *names)))
+        goto nomem;
+    for (size_t c = 0; c < nd; c++) {
+        class_of[order[c]] = (int32_t)c;
+        if (!(names[c] = strdup(dnames[order[c]])))
+            goto nomem;
+    }
+    for (size_t i = 0; i < n; i++)
+        y[i] = class_of[distinct_of[i]];
     d->y = y;
     d->class_names = names;
-    d->nclasses = nc;
+    d->nclasses = nd;
+    free(rt);
+    free(distinct_of);
+    free(dnames);
+    free(order);
+    free(class_of);
     return MLWB_OK;
 nomem:
+    err_set(err, MLWB_ERR_NOMEM, "out of memory for %zu labels", n);
+fail:
     if (names)
-        for (size_t i = 0; i < nc; i++)
-            free(names[i]);
+        for (size_t c = 0; c < nd; c++)
+            free(names[c]);
     free(names);
-    free(refs);
+    free(rt);
+    free(distinct_of);
+    free(dnames);
+    free(order);
+    free(class_of);
     free(y);
-    return err_set(err, MLWB_ERR_NOMEM, "out of memory for %zu labels", n);
+    return MLWB_ERR_NOMEM;
 }
 
 /* --- subsets and splits -------------------------------------------------------------- */

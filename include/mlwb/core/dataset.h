@@ -55,6 +55,11 @@ int ds_class_index(const ds *d, const char *name);
 /* Count of rows per class into counts[nclasses]. */
 void ds_class_counts(const ds *d, size_t *counts);
 
+/* The stable order of n distinct label texts: numerically when every text is an
+ * integer (equal values, like "01" and "1", then by bytes), else by bytes.  order[i]
+ * gets the index (into names) of the i-th class.  Returns MLWB_ERR_NOMEM on failure. */
+mlwb_status ds_label_order(const char *const *names, size_t n, int32_t *order, char **err);
+
 /* Turn one label text per row into classes: the distinct texts, in a stable order
  * (numeric when every text is an integer, else byte order), go to class_names and
  * nclasses, and each row's class index to y (allocated here; d->y must be NULL).
