@@ -947,11 +947,37 @@ static void bundled_iris(void **state)
     ds_release(&d);
 }
 
+/* The CSV reader and ds_set_labels (synth, SQLite) order classes by one rule. */
+static void one_class_order(void **state)
+{
+    const char *text = "a,lab\n1,2\n2,01\n3,1\n4,10\n";
+    csv_opts o = {0};
+    ds *d = NULL;
+    assert_int_equal(csv_parse(text, strlen(text), "t.csv", &o, &d, NULL), MLWB_OK);
+    assert_int_equal(d->nclasses, 4);
+    ds *e = NULL;
+    assert_int_equal(ds_new(4, 1, 0, &e, NULL), MLWB_OK);
+    char t0[] = "2", t1[] = "01", t2[] = "1", t3[] = "10";
+    char *texts[] = {t0, t1, t2, t3};
+    assert_int_equal(ds_set_labels(e, texts, NULL), MLWB_OK);
+    assert_int_equal(e->nclasses, 4);
+    static const char *const want[] = {"01", "1", "2", "10"};  /* numeric; 01 = 1: bytes */
+    for (size_t c = 0; c < 4; c++) {
+        assert_string_equal(d->class_names[c], want[c]);
+        assert_string_equal(e->class_names[c], want[c]);
+    }
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(d->y[i], e->y[i]);
+    ds_release(&d);
+    ds_release(&e);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--oom-child") == 0)
         return oom_child();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_class_order),
         cmocka_unit_test(basic),
         cmocka_unit_test(numbers),
         cmocka_unit_test(not_numeric_column),
