@@ -552,20 +552,25 @@ static void load_desc(const eng_load_req *req, char *desc, size_t n)
     }
 }
 
+/* What can be known wrong before any work: an unknown sample name. */
+static mlwb_status check_load(const eng_load_req *req, char **err)
+{
+    sample_info s;
+    if (req->source != LOAD_SAMPLE || sample_find(req->path, &s))
+        return MLWB_OK;
+    char names[256] = "";
+    for (size_t i = 0; sample_at(i, &s); i++) {
+        strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+        strncat(names, s.name, sizeof names - strlen(names) - 1);
+    }
+    return err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s' (samples: %s)", req->path,
+                   names);
+}
+
 static int64_t submit_load(engine *e, const eng_load_req *req, int64_t tag, char **err)
 {
-    if (req->source == LOAD_SAMPLE) {
-        sample_info s;
-        if (!sample_find(req->path, &s)) {
-            char names[256] = "";
-            for (size_t i = 0; sample_at(i, &s); i++) {
-                strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-                strncat(names, s.name, sizeof names - strlen(names) - 1);
-            }
-            err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s' (samples: %s)", req->path, names);
-            return 0;
-        }
-    }
+    if (check_load(req, err))
+        return 0;
     load_job *l = load_job_new(e, req);
     if (!l) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
@@ -592,13 +597,8 @@ static int64_t fire_load(void *arg, int64_t sched_id, char **err)
 
 int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err)
 {
-    if (req->source == LOAD_SAMPLE) {  /* check the name now, not at every run */
-        sample_info s;
-        if (!sample_find(req->path, &s)) {
-            err_set(err, MLWB_ERR_NOTFOUND, "no sample named '%s'", req->path);
-            return 0;
-        }
-    }
+    if (check_load(req, err))  /* now, not at every run */
+        return 0;
     load_job *l = load_job_new(e, req);
     if (!l) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
@@ -913,17 +913,26 @@ static mlwb_status check_train(const eng_train_req *req, char **err)
     return MLWB_OK;
 }
 
-static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, char **err)
+/* A checked copy of the request for a job or a schedule; NULL with *err set. */
+static train_job *train_job_new(engine *e, const eng_train_req *req, char **err)
 {
     if (check_train(req, err))
-        return 0;
+        return NULL;
     train_job *t = calloc(1, sizeof *t);
     if (!t) {
         err_set(err, MLWB_ERR_NOMEM, "out of memory");
-        return 0;
+        return NULL;
     }
     t->e = e;
     t->req = *req;
+    return t;
+}
+
+static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, char **err)
+{
+    train_job *t = train_job_new(e, req, err);
+    if (!t)
+        return 0;
     char desc[128];
     train_desc(req, desc, sizeof desc);
     int64_t id = job_submit_tagged(e->jobs, req->tune_only ? "tune" : "train", desc, tag,
@@ -957,15 +966,9 @@ static int64_t fire_train(void *arg, int64_t sched_id, char **err)
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
                            char **err)
 {
-    if (check_train(req, err))
+    train_job *t = train_job_new(e, req, err);
+    if (!t)
         return 0;
-    train_job *t = calloc(1, sizeof *t);
-    if (!t) {
-        err_set(err, MLWB_ERR_NOMEM, "out of memory");
-        return 0;
-    }
-    t->e = e;
-    t->req = *req;
     char desc[128];
     train_desc(req, desc, sizeof desc);
     int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_train, t, free);

@@ -556,6 +556,18 @@ done:
     return rc;
 }
 
+/* Double a list's room (16 to start); 0 when out of memory (the list is kept). */
+static int grow_list(void **a, size_t *cap, size_t elem)
+{
+    size_t ncap = *cap ? 2 * *cap : 16;
+    void *na = realloc(*a, ncap * elem);
+    if (!na)
+        return 0;
+    *a = na;
+    *cap = ncap;
+    return 1;
+}
+
 /* --- data sets ---------------------------------------------------------------------- */
 
 /* Incremental blob I/O moves a data set's bytes between its own buffers and the
@@ -864,15 +876,9 @@ mlwb_status store_list_datasets(store *st, store_dataset_info **list, size_t *n,
                    &s, what, err)) != MLWB_OK)
         goto done;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            store_dataset_info *na = realloc(a, ncap * sizeof *a);
-            if (!na) {
-                rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
-                goto done;
-            }
-            a = na;
-            cap = ncap;
+        if (len == cap && !grow_list((void **)&a, &cap, sizeof *a)) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+            goto done;
         }
         store_dataset_info *e = &a[len++];
         memset(e, 0, sizeof *e);
@@ -1054,15 +1060,9 @@ mlwb_status store_list_models(store *st, store_model_info **list, size_t *n, cha
                    err)) != MLWB_OK)
         goto done;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (len == cap) {
-            size_t ncap = cap ? 2 * cap : 16;
-            store_model_info *na = realloc(a, ncap * sizeof *a);
-            if (!na) {
-                rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
-                goto done;
-            }
-            a = na;
-            cap = ncap;
+        if (len == cap && !grow_list((void **)&a, &cap, sizeof *a)) {
+            rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
+            goto done;
         }
         if (!model_row(s, &a[len++])) {
             rc = err_set(err, MLWB_ERR_NOMEM, "%s: %s: out of memory", st->path, what);
