@@ -10,8 +10,63 @@
 #include <string.h>
 
 #include "cmd_int.h"
+#include "mlwb/core/cluster_scores.h"
 #include "mlwb/core/csv.h"
 #include "mlwb/core/num.h"
+
+/* "0.1234", or "-" when the metric is null (not defined). */
+static const char *num_text(char *buf, size_t n, json_t *v)
+{
+    if (json_is_number(v))
+        snprintf(buf, n, "%.6g", json_number_value(v));
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+/* eval of a k-means model: the internal scores, the sizes, the agreement with labels. */
+static cmd_status eval_kmeans(cmd_ctx *c, long v, json_t *p, json_t *m)
+{
+    json_t *sizes = json_object_get(m, "sizes");
+    size_t k = json_array_size(sizes);
+    size_t cap = 1024 + k * 32;
+    char *text = malloc(cap), b1[32], b2[32], b3[32], b4[32];
+    if (!text) {
+        json_decref(m);
+        json_decref(p);
+        return cmd_error(c, "out of memory");
+    }
+    long long srows = (long long)json_integer_value(json_object_get(m, "silhouette_rows"));
+    size_t o = (size_t)snprintf(
+        text, cap,
+        "model v%ld (kmeans k=%lld, %s), scored on the rows it was fitted on\n"
+        "  inertia %s   silhouette %s%s   Calinski-Harabasz %s   Davies-Bouldin %s\n",
+        v, (long long)json_integer_value(json_object_get(p, "k")),
+        json_string_value(json_object_get(p, "scale")),
+        num_text(b1, sizeof b1, json_object_get(m, "inertia")),
+        num_text(b2, sizeof b2, json_object_get(m, "silhouette")),
+        json_is_true(json_object_get(m, "silhouette_sampled")) ? " (on a sample)" : "",
+        num_text(b3, sizeof b3, json_object_get(m, "calinski_harabasz")),
+        num_text(b4, sizeof b4, json_object_get(m, "davies_bouldin")));
+    if (json_is_true(json_object_get(m, "silhouette_sampled")) && o < cap)
+        o += (size_t)snprintf(text + o, cap - o, "  silhouette over a seeded sample of %lld rows\n",
+                              srows);
+    if (json_object_get(m, "ari") && o < cap)
+        o += (size_t)snprintf(text + o, cap - o, "  against the labels: ARI %s   NMI %s\n",
+                              num_text(b1, sizeof b1, json_object_get(m, "ari")),
+                              num_text(b2, sizeof b2, json_object_get(m, "nmi")));
+    if (o < cap)
+        o += (size_t)snprintf(text + o, cap - o, "  cluster sizes:");
+    for (size_t i = 0; i < k && o < cap; i++)
+        o += (size_t)snprintf(text + o, cap - o, " %lld",
+                              (long long)json_integer_value(json_array_get(sizes, i)));
+    json_t *res = json_pack("{sI sO sO}", "version", (json_int_t)v, "params", p, "metrics", m);
+    cmd_result(c, res, "%s", text);
+    free(text);
+    json_decref(m);
+    json_decref(p);
+    return CMD_OK;
+}
 
 static cmd_status eval_exec(cmd_ctx *c, const cmd_args *a)
 {
@@ -28,9 +83,12 @@ static cmd_status eval_exec(cmd_ctx *c, const cmd_args *a)
     }
     json_t *m = json_loads(info.metrics_json ? info.metrics_json : "{}", 0, NULL);
     json_t *p = json_loads(info.params_json ? info.params_json : "{}", 0, NULL);
+    int km = strcmp(info.kind, "kmeans") == 0;
     store_model_info_clear(&info);
     if (!m)
         m = json_object();
+    if (km)
+        return eval_kmeans(c, v, p, m);
     json_t *per = json_object_get(m, "per_class"), *conf = json_object_get(m, "confusion");
     size_t nc = json_array_size(per);
     size_t cap = 1024 + nc * 96 + nc * nc * 10;
@@ -102,7 +160,7 @@ const cmd_entry cmd_eval_entry = {
 /* Parse a row of numbers from words; returns 0 or reports the bad one. */
 static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *x)
 {
-    size_t dims = knn_dims(m->knn);
+    size_t dims = mdl_dims(m);
     if ((size_t)a->npos != dims)
         return cmd_error(c, "model v%lld expects %zu features, got %d", (long long)m->version,
                          dims, a->npos);
@@ -116,11 +174,54 @@ static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *
     return CMD_OK;
 }
 
+/* explain with a k-means model: the cluster and the distance to every centroid. */
+static cmd_status explain_kmeans(cmd_ctx *c, const cmd_args *a, mdl *m)
+{
+    size_t dims = km_model_dims(m->km), k = km_model_k(m->km);
+    float *x = malloc(dims * sizeof *x);
+    double *dist = malloc(k * sizeof *dist);
+    char *text = malloc(256 + k * 48);
+    cmd_status st = CMD_OK;
+    if (!x || !dist || !text) {
+        st = cmd_error(c, "out of memory");
+        goto out;
+    }
+    if ((st = parse_row(c, a, m, x)) != CMD_OK)
+        goto out;
+    int32_t cl;
+    double cd;
+    km_model_predict(m->km, x, &cl, &cd);
+    km_model_distances(m->km, x, dist);
+    size_t cap = 256 + k * 48;
+    size_t o = (size_t)snprintf(text, cap, "cluster %d (distance %.4g, model v%lld, k=%zu%s):\n"
+                                "  cluster   distance",
+                                cl, cd, (long long)m->version, k,
+                                km_model_scaled(m->km) ? ", z-scored space" : "");
+    json_t *ds_ = json_array();
+    for (size_t i = 0; i < k; i++) {
+        json_array_append_new(ds_, json_real(dist[i]));
+        if (o < cap)
+            o += (size_t)snprintf(text + o, cap - o, "\n  %7zu  %9.4g%s", i, dist[i],
+                                  (int32_t)i == cl ? "  <- nearest" : "");
+    }
+    cmd_result(c, json_pack("{si sf sI so}", "cluster", cl, "distance", cd, "model_version",
+                            (json_int_t)m->version, "distances", ds_),
+               "%s", text);
+out:
+    free(x);
+    free(dist);
+    free(text);
+    mdl_release(&m);
+    return st;
+}
+
 static cmd_status explain_exec(cmd_ctx *c, const cmd_args *a)
 {
     mdl *m = reg_acquire(eng_registry(cli_engine(c->cli)));
     if (!m)
         return cmd_error(c, "no active model: try 'train knn k=5'");
+    if (m->km)
+        return explain_kmeans(c, a, m);
     size_t dims = knn_dims(m->knn), k = (size_t)knn_k(m->knn);
     float *x = malloc(dims * sizeof *x), *dist = malloc(k * sizeof *dist);
     int32_t *idx = malloc(k * sizeof *idx);
@@ -175,7 +276,9 @@ out:
 const cmd_entry cmd_explain_entry = {
     "explain", "explain X1 X2 ...", "predict one row and list the neighbours that voted",
     "explain X1 X2 ...\n    Like predict, and lists the k nearest training rows that voted:\n"
-    "    their row number in the training data (1-based), distance and label.",
+    "    their row number in the training data (1-based), distance and label.  With a\n"
+    "    k-means model: the cluster and the distance to every centroid (in the model's\n"
+    "    space: z-scored unless it was trained with scale=none).",
     1, -1, NULL, explain_exec};
 
 /* --- predict file=PATH [out=PATH] ----------------------------------------------------- */
@@ -198,10 +301,12 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
     ds *d = NULL;
     char *err = NULL;
     float *x = NULL, *conf = NULL;
+    double *dist = NULL;
     int32_t *pred = NULL;
     long *map = NULL;
     FILE *out = NULL;
-    size_t dims = knn_dims(m->knn);
+    size_t dims = mdl_dims(m);
+    int km = m->km != NULL;  /* k-means: a cluster and a distance per row */
     /* Without a label column first; a file that also has one (text) is read with it. */
     csv_opts o = {.label = "none"};
     if (csv_load_file(path, &o, &d, &err) != MLWB_OK) {
@@ -218,17 +323,18 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
     x = malloc((d->rows ? d->rows : 1) * dims * sizeof *x);
     pred = malloc((d->rows ? d->rows : 1) * sizeof *pred);
     conf = malloc((d->rows ? d->rows : 1) * sizeof *conf);
-    if (!map || !x || !pred || !conf) {
+    dist = malloc((d->rows ? d->rows : 1) * sizeof *dist);
+    if (!map || !x || !pred || !conf || !dist) {
         st = cmd_error(c, "%s: out of memory for %zu rows", path, d->rows);
         goto out;
     }
     size_t byname = 0;
     for (size_t j = 0; j < dims; j++)
-        byname += (map[j] = find_col(d, knn_feature_name(m->knn, j))) >= 0;
+        byname += (map[j] = find_col(d, mdl_feature_name(m, j))) >= 0;
     if (byname != dims) {  /* not every feature by name: by position, if the count fits */
         if (d->cols != dims) {
             st = cmd_error(c, "%s: %zu feature columns, model v%lld expects %zu (%s, ...)", path,
-                           d->cols, (long long)m->version, dims, knn_feature_name(m->knn, 0));
+                           d->cols, (long long)m->version, dims, mdl_feature_name(m, 0));
             goto out;
         }
         for (size_t j = 0; j < dims; j++)
@@ -237,13 +343,21 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
     for (size_t i = 0; i < d->rows; i++)
         for (size_t j = 0; j < dims; j++)
             x[i * dims + j] = d->x[i * d->cols + (size_t)map[j]];
-    if (knn_predict_batch(m->knn, x, d->rows, pred, conf) != MLWB_OK) {
+    if (km ? km_model_predict_batch(m->km, x, d->rows, pred, dist) != MLWB_OK
+           : knn_predict_batch(m->knn, x, d->rows, pred, conf) != MLWB_OK) {
         st = cmd_error(c, "out of memory");
         goto out;
     }
-    /* true labels in the file: an accuracy */
+    /* true labels in the file: an accuracy (k-means: ARI and NMI against them) */
     size_t right = 0, known = 0;
-    if (d->y)
+    double ari = NAN, nmi = NAN;
+    if (d->y && km && d->rows) {
+        char *e2 = NULL;
+        if (cs_ari(d->y, pred, d->rows, &ari, &e2) != MLWB_OK ||
+            cs_nmi(d->y, pred, d->rows, &nmi, &e2) != MLWB_OK)
+            ari = nmi = NAN;
+        free(e2);
+    } else if (d->y)
         for (size_t i = 0; i < d->rows; i++) {
             const char *t = d->class_names[d->y[i]];
             known++;
@@ -256,11 +370,15 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
             goto out;
         }
         for (size_t j = 0; j < dims; j++)
-            fprintf(out, "%s,", knn_feature_name(m->knn, j));
-        fprintf(out, "label,confidence\n");
+            fprintf(out, "%s,", mdl_feature_name(m, j));
+        fprintf(out, km ? "cluster,distance\n" : "label,confidence\n");
         for (size_t i = 0; i < d->rows; i++) {
             for (size_t j = 0; j < dims; j++)
                 fprintf(out, "%.9g,", num_f32(x[i * dims + j]));
+            if (km) {
+                fprintf(out, "%d,%.9g\n", pred[i], dist[i]);
+                continue;
+            }
             const char *lab = knn_class_name(m->knn, (size_t)pred[i]);
             int quote = strpbrk(lab, ",\"\n\r") != NULL;
             if (quote) {
@@ -282,6 +400,11 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
             goto out;
         }
         out = NULL;
+    } else if (km) {
+        for (size_t i = 0; i < d->rows; i++)
+            cmd_result(c, json_pack("{sI si sf}", "row", (json_int_t)i + 1, "cluster", pred[i],
+                                    "distance", dist[i]),
+                       "%zu  cluster %d  (distance %.4g)", i + 1, pred[i], dist[i]);
     } else {
         for (size_t i = 0; i < d->rows; i++)
             cmd_result(c, json_pack("{sI ss sf}", "row", (json_int_t)i + 1, "label",
@@ -299,6 +422,11 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
         json_object_set_new(sum, "accuracy", json_real((double)right / (double)known));
         snprintf(acc, sizeof acc, ", accuracy %.4f against its labels", (double)right / (double)known);
     }
+    if (isfinite(ari)) {
+        json_object_set_new(sum, "ari", json_real(ari));
+        json_object_set_new(sum, "nmi", json_real(nmi));
+        snprintf(acc, sizeof acc, ", ARI %.4f NMI %.4f against its labels", ari, nmi);
+    }
     cmd_result(c, sum, "%s: %zu row%s predicted with model v%lld%s%s%s", path, d->rows,
                d->rows == 1 ? "" : "s", (long long)m->version, acc, outpath ? " -> " : "",
                outpath ? outpath : "");
@@ -310,6 +438,7 @@ out:
     free(x);
     free(pred);
     free(conf);
+    free(dist);
     ds_release(&d);
     mdl_release(&m);
     return st;

@@ -78,5 +78,8 @@ const cmd_entry *cmd_lookup(const char *name, char **err);
 /* A k-curve ({"points": [{"k", "mean", "sd"}, ...], "best_k"}) as an ASCII chart
  * (malloc'd text), or NULL. */
 char *cmd_chart_curve(json_t *curve);
+/* The chart of points[].key against k ('*'; ':' for key ± band when band is not NULL;
+ * 'o' at k = best; values clamped to 0..1 when clamp01), or NULL when nothing to draw. */
+char *cmd_chart(json_t *curve, const char *key, const char *band, int best, int clamp01);
 
 #endif

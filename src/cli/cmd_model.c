@@ -10,10 +10,64 @@
 #include <float.h>
 
 #include "cmd_int.h"
+#include "mlwb/core/ksweep.h"
 #include "mlwb/core/num.h"
+
+/* " 0.1234" or " -" for a metric that may be null. */
+static const char *fmt_num(char *buf, size_t n, json_t *v, int general)
+{
+    if (json_is_number(v) && general)
+        snprintf(buf, n, "%.6g", json_number_value(v));
+    else if (json_is_number(v))
+        snprintf(buf, n, "%.4f", json_number_value(v));
+    else
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+/* A one-line (two with a note) summary of a k-means training result. */
+static void print_kmeans_model(cmd_ctx *c, json_t *o)
+{
+    json_t *p = json_object_get(o, "params"), *m = json_object_get(o, "metrics");
+    char sil[32], in[32], ch[32], db[32], ext[96] = "", how[96] = "", active[320] = "";
+    if (json_is_true(json_object_get(p, "k_auto")))
+        snprintf(how, sizeof how, "auto by %s of k=%lld..%lld, ",
+                 json_string_value(json_object_get(p, "chosen_by")),
+                 (long long)json_integer_value(json_object_get(p, "kmin")),
+                 (long long)json_integer_value(json_object_get(p, "kmax")));
+    if (json_object_get(m, "ari")) {
+        char a[32], n[32];
+        snprintf(ext, sizeof ext, ", vs labels ARI %s NMI %s",
+                 fmt_num(a, sizeof a, json_object_get(m, "ari"), 0),
+                 fmt_num(n, sizeof n, json_object_get(m, "nmi"), 0));
+    }
+    const char *held = json_string_value(json_object_get(o, "not_activated"));
+    if (held)
+        snprintf(active, sizeof active, "; kept but not active: %s (promote=if-better)", held);
+    else if (json_is_true(json_object_get(o, "active")))
+        snprintf(active, sizeof active, ", active");
+    const char *note = json_string_value(json_object_get(o, "note"));
+    cmd_result(c, o, "model v%lld: kmeans k=%lld (%s%s), silhouette %s%s, inertia %s, CH %s, "
+               "DB %s%s on data v%lld%s%s%s",
+               (long long)json_integer_value(json_object_get(o, "version")),
+               (long long)json_integer_value(json_object_get(p, "k")), how,
+               json_string_value(json_object_get(p, "scale")),
+               fmt_num(sil, sizeof sil, json_object_get(m, "silhouette"), 0),
+               json_is_true(json_object_get(m, "silhouette_sampled")) ? " (sampled)" : "",
+               fmt_num(in, sizeof in, json_object_get(m, "inertia"), 1),
+               fmt_num(ch, sizeof ch, json_object_get(m, "calinski_harabasz"), 1),
+               fmt_num(db, sizeof db, json_object_get(m, "davies_bouldin"), 0), ext,
+               (long long)json_integer_value(json_object_get(o, "dataset_version")), active,
+               note ? "\n  note: " : "", note ? note : "");
+}
 
 void cmd_print_model(cmd_ctx *c, json_t *o)
 {
+    const char *kind = json_string_value(json_object_get(o, "kind"));
+    if (kind && strcmp(kind, "kmeans") == 0) {
+        print_kmeans_model(c, o);
+        return;
+    }
     json_t *params = json_object_get(o, "params"), *metrics = json_object_get(o, "metrics");
     json_t *acc = json_object_get(metrics, "accuracy");
     char accs[200] = "", how[96] = "";
@@ -53,12 +107,74 @@ void cmd_print_model(cmd_ctx *c, json_t *o)
                (long long)json_integer_value(json_object_get(o, "dataset_version")), active);
 }
 
+/* train/tune kmeans: k=N|auto kmin kmax n_init max_iter tol seed choose scale. */
+static cmd_status parse_train_kmeans(cmd_ctx *c, const cmd_args *a, eng_train_req *req,
+                                     int tune)
+{
+    static const char *const knn_only[] = {"folds", "weights", "distance", NULL};
+    for (int i = 0; knn_only[i]; i++)
+        if (cmd_opt(a, knn_only[i]))
+            return cmd_error(c, "%s= is a knn option, not a kmeans one", knn_only[i]);
+    snprintf(req->kind, sizeof req->kind, "kmeans");
+    req->tune_only = tune;
+    req->km.scale = KNN_SCALE_ZSCORE;
+    const char *ks = cmd_opt(a, "k");
+    if (ks && strcmp(ks, "auto") != 0) {
+        long k;
+        if (cmd_parse_long(ks, &k) != 0 || k < 1 || k > 100000)
+            return cmd_error(c, "k=%s: expected auto or an integer from 1 to 100000", ks);
+        req->km.k = (int)k;
+    }  /* no k=: the sweep chooses (k=auto) */
+    long kmin = 0, kmax = 0, seed = 0, n_init = 0, max_iter = 0;
+    if (cmd_opt_int(c, a, "kmin", 2, 100000, &kmin) || cmd_opt_int(c, a, "kmax", 2, 100000, &kmax) ||
+        cmd_opt_int(c, a, "seed", 0, 4294967295L, &seed) ||
+        cmd_opt_int(c, a, "n_init", 1, 1000, &n_init) ||
+        cmd_opt_int(c, a, "max_iter", 1, 1000000, &max_iter))
+        return CMD_ERROR;
+    if ((kmin || kmax) && req->km.k)
+        return cmd_error(c, "kmin= and kmax= go with k=auto (the sweep's range)");
+    int lo = kmin ? (int)kmin : KM_SWEEP_KMIN, hi = kmax ? (int)kmax : KM_SWEEP_KMAX;
+    if (!req->km.k && hi < lo)
+        return cmd_error(c, "kmax=%d is below kmin=%d", hi, lo);
+    req->km.kmin = (int)kmin;
+    req->kmax = (int)kmax;
+    req->seed = (unsigned long)seed;
+    req->km.n_init = (int)n_init;
+    req->km.max_iter = (int)max_iter;
+    const char *tol = cmd_opt(a, "tol");
+    if (tol) {
+        char *end;
+        double t = strtod(tol, &end);
+        if (*end || end == tol || !isfinite(t) || t < 0 || t > 1)
+            return cmd_error(c, "tol=%s: expected a number from 0 to 1", tol);
+        req->km.tol = t > 0 ? t : -1;  /* 0: stop only when no label changes */
+    }
+    const char *ch = cmd_opt(a, "choose"), *sc = cmd_opt(a, "scale");
+    if (ch && strcmp(ch, "silhouette") == 0)
+        req->km.choose = KM_CHOOSE_SILHOUETTE;
+    else if (ch && strcmp(ch, "elbow") == 0)
+        req->km.choose = KM_CHOOSE_ELBOW;
+    else if (ch)
+        return cmd_error(c, "choose=%s: expected silhouette or elbow", ch);
+    if (ch && req->km.k)
+        return cmd_error(c, "choose= goes with k=auto");
+    if (sc && knn_scale_parse(sc, &req->km.scale) != 0)
+        return cmd_error(c, "scale=%s: expected zscore or none", sc);
+    return CMD_OK;
+}
+
 /* The options shared by train and tune into req. */
 static cmd_status parse_train(cmd_ctx *c, const cmd_args *a, eng_train_req *req, int tune)
 {
     *req = (eng_train_req){.knn = {.k = tune ? 0 : 5, .scale = KNN_SCALE_ZSCORE}};
+    if (strcmp(a->pos[0], "kmeans") == 0)
+        return parse_train_kmeans(c, a, req, tune);
     if (strcmp(a->pos[0], "knn") != 0)
-        return cmd_error(c, "unknown model kind '%s' (kinds: knn)", a->pos[0]);
+        return cmd_error(c, "unknown model kind '%s' (kinds: knn, kmeans)", a->pos[0]);
+    static const char *const km_only[] = {"kmin", "n_init", "max_iter", "tol", "choose", NULL};
+    for (int i = 0; km_only[i]; i++)
+        if (cmd_opt(a, km_only[i]))
+            return cmd_error(c, "%s= is a kmeans option, not a knn one", km_only[i]);
     snprintf(req->kind, sizeof req->kind, "%s", a->pos[0]);
     req->tune_only = tune;
     const char *ks = cmd_opt(a, "k");
@@ -124,12 +240,14 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
     return cmd_job_or_error(c, id, err);
 }
 
-#define TRAIN_OPTS "k,kmax,folds,seed,weights,scale,distance"
+#define TRAIN_OPTS "k,kmax,folds,seed,weights,scale,distance,kmin,n_init,max_iter,tol,choose"
 
 const cmd_entry cmd_train_entry = {
     "train",
     "train knn [k=N|auto] [kmax=50] [folds=N|loo] [weights=uniform|distance] "
-    "[scale=zscore|none] [distance=euclidean|manhattan|cosine] [seed=S] [every=DURATION]",
+    "[scale=zscore|none] [distance=euclidean|manhattan|cosine] [seed=S] [every=DURATION] | "
+    "train kmeans [k=N|auto] [kmin=2] [kmax=12] [n_init=3] [choose=silhouette|elbow] "
+    "[scale=zscore|none] [seed=S] [max_iter=300] [tol=1e-4] [every=DURATION]",
     "train a model on the current data set and publish it",
     "train knn [k=N|auto] [kmax=50] [folds=N|loo] [weights=uniform|distance]\n"
     "          [scale=zscore|none] [distance=euclidean|manhattan|cosine] [seed=S]\n"
@@ -143,7 +261,18 @@ const cmd_entry cmd_train_entry = {
     "    precision and recall, the confusion matrix ('eval').  The model is stored as a\n"
     "    new version with its curve and made active.  A failed training leaves the\n"
     "    active model serving.  every=DURATION retrains on a schedule when the current\n"
-    "    data set has changed (see 'schedules').",
+    "    data set has changed (see 'schedules').\n"
+    "train kmeans [k=N|auto] [kmin=2] [kmax=12] [n_init=3] [choose=silhouette|elbow]\n"
+    "          [scale=zscore|none] [seed=S] [max_iter=300] [tol=1e-4]\n"
+    "    k-means clustering (k-means++ start, Lloyd's iterations with Hamerly's bounds,\n"
+    "    the best of n_init starts).  Without k= (or k=auto) it sweeps k = kmin..kmax\n"
+    "    and scores each k: inertia, silhouette (exact up to 10,000 rows, else on a\n"
+    "    seeded sample of 10,000), Calinski-Harabasz, Davies-Bouldin, and ARI and NMI\n"
+    "    against the labels when the data set has them; the curve fills in k by k.  It\n"
+    "    takes the best-silhouette k, or with choose=elbow the elbow of the inertia\n"
+    "    curve (kneedle), and says so when the two disagree.  Features are z-scored\n"
+    "    unless scale=none.  predict answers the cluster and the distance to its\n"
+    "    centroid.",
     1, 1, TRAIN_OPTS ",every", train_exec};
 
 static cmd_status tune_exec(cmd_ctx *c, const cmd_args *a)
@@ -151,7 +280,7 @@ static cmd_status tune_exec(cmd_ctx *c, const cmd_args *a)
     eng_train_req req;
     if (parse_train(c, a, &req, 1))
         return CMD_ERROR;
-    if (req.knn.k)
+    if (req.knn.k || req.km.k)
         return cmd_error(c, "tune computes the curve for every k; use kmax=N, not k=");
     char *err = NULL;
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
@@ -161,20 +290,120 @@ static cmd_status tune_exec(cmd_ctx *c, const cmd_args *a)
 const cmd_entry cmd_tune_entry = {
     "tune",
     "tune knn [kmax=50] [folds=N|loo] [weights=uniform|distance] [scale=zscore|none] "
-    "[distance=euclidean|manhattan|cosine] [seed=S]",
-    "compute the k-curve (accuracy for every k) without publishing a model",
+    "[distance=euclidean|manhattan|cosine] [seed=S] | tune kmeans [kmin=2] [kmax=12] "
+    "[n_init=3] [choose=silhouette|elbow] [scale=zscore|none] [seed=S]",
+    "compute the k-curve (accuracy, or k-means scores, for every k) without publishing a model",
     "tune knn [kmax=50] [folds=N|loo] [weights=...] [scale=...] [distance=...] [seed=S]\n"
     "    The cross-validated accuracy (mean and sd over the folds) for every k = 1..kmax,\n"
     "    from one neighbour search per held-out row: each row's kmax nearest neighbours\n"
     "    are found once, and the vote for every k is read off that list.  Prints the best\n"
     "    k (highest mean; ties: the smaller k) and the smallest k within one standard\n"
     "    error of it, a table and a chart; 'curve' shows it again.  Folds are stratified\n"
-    "    and shuffled with seed=S.",
+    "    and shuffled with seed=S.\n"
+    "tune kmeans [kmin=2] [kmax=12] [n_init=3] [choose=...] [scale=...] [seed=S]\n"
+    "    The k-means sweep of 'train kmeans' without publishing a model: per k the\n"
+    "    inertia, silhouette, Calinski-Harabasz, Davies-Bouldin (and ARI, NMI against\n"
+    "    labels), the best-silhouette k and the elbow k, a table and two charts.",
     1, 1, TRAIN_OPTS, tune_exec};
+
+/* Append a chart (title line, then the chart) to text at *o. */
+static void append_chart(char **text, size_t *cap, size_t *o, const char *title, char *chart)
+{
+    if (!chart)
+        return;
+    size_t need = *o + strlen(title) + strlen(chart) + 4;
+    if (need > *cap) {
+        char *t = realloc(*text, need);
+        if (!t) {
+            free(chart);
+            return;
+        }
+        *text = t;
+        *cap = need;
+    }
+    *o += (size_t)snprintf(*text + *o, *cap - *o, "%s\n%s", title, chart);
+    free(chart);
+}
+
+/* The k-means sweep: a table of every score per k, the two choices, two charts. */
+static void print_kmeans_curve(cmd_ctx *c, json_t *curve)
+{
+    json_t *pts = json_object_get(curve, "points");
+    size_t n = json_array_size(pts);
+    size_t cap = 1024 + n * 128, o = 0;
+    char *text = malloc(cap);
+    if (!text) {
+        cmd_result(c, curve, "out of memory");
+        return;
+    }
+    int sil = (int)json_integer_value(json_object_get(curve, "best_silhouette_k"));
+    int elbow = (int)json_integer_value(json_object_get(curve, "elbow_k"));
+    int best = (int)json_integer_value(json_object_get(curve, "best_k"));
+    long long rows = (long long)json_integer_value(json_object_get(curve, "rows"));
+    long long srows = (long long)json_integer_value(json_object_get(curve, "silhouette_rows"));
+    int truth = n && json_object_get(json_array_get(pts, 0), "ari");
+    char srow[96], el[32];
+    if (srows < rows)
+        snprintf(srow, sizeof srow, "a seeded sample of %lld of %lld rows (seed %lld)", srows,
+                 rows, (long long)json_integer_value(json_object_get(curve, "seed")));
+    else
+        snprintf(srow, sizeof srow, "all %lld rows", rows);
+    if (elbow)
+        snprintf(el, sizeof el, "k=%d", elbow);
+    else
+        snprintf(el, sizeof el, "none");
+    o += (size_t)snprintf(text + o, cap - o,
+                          "k-sweep k=%lld..%lld (%s, n_init %lld; silhouette over %s)%s\n"
+                          "best silhouette: k=%d; elbow of the inertia: %s; choose=%s gives k=%d\n",
+                          (long long)json_integer_value(json_object_get(curve, "kmin")),
+                          (long long)json_integer_value(json_object_get(curve, "kmax")),
+                          json_string_value(json_object_get(curve, "scale")),
+                          (long long)json_integer_value(json_object_get(curve, "n_init")), srow,
+                          json_is_true(json_object_get(curve, "done")) ? "" : " (running)", sil,
+                          el, json_string_value(json_object_get(curve, "choose")), best);
+    o += (size_t)snprintf(text + o, cap - o, "    k        inertia  silhouette     CH          DB%s\n",
+                          truth ? "       ARI     NMI" : "");
+    for (size_t i = 0; i < n && o < cap; i++) {
+        json_t *p = json_array_get(pts, i);
+        int k = (int)json_integer_value(json_object_get(p, "k"));
+        char a[32], b[32], cc[32], d[32], e1[32], f[32], mark[48] = "";
+        if (k == sil || k == elbow)
+            snprintf(mark, sizeof mark, "  <- %s%s%s", k == sil ? "silhouette" : "",
+                     k == sil && k == elbow ? ", " : "", k == elbow ? "elbow" : "");
+        o += (size_t)snprintf(text + o, cap - o, "  %3d  %13s  %10s  %10s  %10s", k,
+                              fmt_num(a, sizeof a, json_object_get(p, "inertia"), 1),
+                              fmt_num(b, sizeof b, json_object_get(p, "silhouette"), 0),
+                              fmt_num(cc, sizeof cc, json_object_get(p, "calinski_harabasz"), 1),
+                              fmt_num(d, sizeof d, json_object_get(p, "davies_bouldin"), 0));
+        if (truth && o < cap)
+            o += (size_t)snprintf(text + o, cap - o, "  %8s  %6s",
+                                  fmt_num(e1, sizeof e1, json_object_get(p, "ari"), 0),
+                                  fmt_num(f, sizeof f, json_object_get(p, "nmi"), 0));
+        if (o < cap)
+            o += (size_t)snprintf(text + o, cap - o, "%s\n", mark);
+    }
+    if (o >= cap)
+        o = cap - 1;
+    if (!c->json && n > 1) {
+        append_chart(&text, &cap, &o, "silhouette (o: best)",
+                     cmd_chart(curve, "silhouette", NULL, sil, 0));
+        append_chart(&text, &cap, &o, "inertia (o: elbow)",
+                     cmd_chart(curve, "inertia", NULL, elbow, 0));
+    }
+    while (o > 0 && text[o - 1] == '\n')
+        text[--o] = 0;
+    cmd_result(c, curve, "%s", text);
+    free(text);
+}
 
 /* The curve as a table and a chart (plain) or its JSON. */
 void cmd_print_curve(cmd_ctx *c, json_t *curve)
 {
+    const char *kind = json_string_value(json_object_get(curve, "kind"));
+    if (kind && strcmp(kind, "kmeans") == 0) {
+        print_kmeans_curve(c, curve);
+        return;
+    }
     json_t *pts = json_object_get(curve, "points");
     size_t n = json_array_size(pts);
     size_t cap = 512 + n * 48;
@@ -229,7 +458,7 @@ static cmd_status curve_exec(cmd_ctx *c, const cmd_args *a)
         store_model_info_clear(&info);
     }
     if (!cv)
-        return cmd_error(c, "no curve yet: try 'tune knn' or 'train knn k=auto'");
+        return cmd_error(c, "no curve yet: try 'tune knn', 'train knn k=auto' or 'tune kmeans'");
     cmd_print_curve(c, cv);
     return CMD_OK;
 }
@@ -237,9 +466,10 @@ static cmd_status curve_exec(cmd_ctx *c, const cmd_args *a)
 const cmd_entry cmd_curve_entry = {
     "curve", "curve", "show the last tuning curve (table and chart)",
     "curve\n    The last k-curve of this session (from 'tune' or 'train'; while one runs,\n"
-    "    the folds done so far), else the active model's: the accuracy for every k as a\n"
-    "    table and an ASCII chart ('*' mean, ':' mean +/- one standard error, 'o' the\n"
-    "    best k).",
+    "    the folds or the k done so far), else the active model's: for KNN the accuracy\n"
+    "    for every k as a table and an ASCII chart ('*' mean, ':' mean +/- one standard\n"
+    "    error, 'o' the best k); for k-means every score per k and charts of the\n"
+    "    silhouette and the inertia ('o' the best silhouette and the elbow).",
     0, 0, NULL, curve_exec};
 
 static json_t *parse_or_empty(const char *s)
@@ -373,7 +603,8 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
                               "train_seconds", list[i].train_seconds);
         char ptext[256], mtext[512], dv[32];
         static const char *const pkeys[] = {"k", "distance", "weights", "scale", NULL};
-        static const char *const mkeys[] = {"accuracy", "macro_f1", "evaluation", NULL};
+        static const char *const mkeys[] = {"accuracy", "macro_f1", "silhouette", "inertia",
+                                            "evaluation", NULL};
         kv_text(list[i].params_json, ptext, sizeof ptext, pkeys);
         kv_text(list[i].metrics_json, mtext, sizeof mtext, mkeys);
         snprintf(dv, sizeof dv, "v%lld", (long long)list[i].dataset_version);
@@ -455,7 +686,7 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     if (!m)
         return cmd_error(c, "no active model: try 'train knn k=5'");
     cmd_status st = CMD_OK;
-    size_t dims = knn_dims(m->knn);
+    size_t dims = mdl_dims(m);
     float *x = NULL;
     if ((size_t)a->npos != dims) {
         st = cmd_error(c, "model v%lld expects %zu features, got %d", (long long)m->version,
@@ -480,11 +711,22 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
         st = cmd_error(c, "out of memory");
         goto out;
     }
-    int32_t label;
-    float conf;
-    knn_predict(m->knn, x, &label, &conf);
-    const char *name = knn_class_name(m->knn, (size_t)label);
-    json_t *res = json_pack("{ss sf}", "label", name, "confidence", num_f32(conf));
+    json_t *res, *o = json_object();
+    char what[256];
+    if (m->km) {  /* k-means: the nearest centroid and the distance to it */
+        int32_t cl;
+        double dist;
+        km_model_predict(m->km, x, &cl, &dist);
+        res = json_pack("{si sf}", "cluster", cl, "distance", dist);
+        snprintf(what, sizeof what, "cluster %d  (distance %.4g", cl, dist);
+    } else {
+        int32_t label;
+        float conf;
+        knn_predict(m->knn, x, &label, &conf);
+        const char *name = knn_class_name(m->knn, (size_t)label);
+        res = json_pack("{ss sf}", "label", name, "confidence", num_f32(conf));
+        snprintf(what, sizeof what, "%s  (confidence %.2f", name, (double)conf);
+    }
     char *in_s = json_dumps(in, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *res_s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(15));
     int64_t id = eng_log_prediction(c->cli->eng, m->version, in_s, res_s, ms_since(&t0),
@@ -492,18 +734,15 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
     free(in_s);
     free(res_s);
     json_decref(in);
-    json_t *o = json_object();
     if (id > 0)  /* 0: the log was full and the prediction was not logged */
         json_object_set_new(o, "id", json_integer(id));
-    json_object_set_new(o, "label", json_string(name));
-    json_object_set_new(o, "confidence", json_real(num_f32(conf)));
+    json_object_update(o, res);
     json_object_set_new(o, "model_version", json_integer(m->version));
     json_decref(res);
     char idtext[32] = "";
     if (id > 0)
         snprintf(idtext, sizeof idtext, ", id %lld", (long long)id);
-    cmd_result(c, o, "%s  (confidence %.2f, model v%lld%s)", name, (double)conf,
-               (long long)m->version, idtext);
+    cmd_result(c, o, "%s, model v%lld%s)", what, (long long)m->version, idtext);
 out:
     free(x);
     mdl_release(&m);

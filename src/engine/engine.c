@@ -31,11 +31,13 @@
 #include <time.h>
 
 #include "mlwb/core/csv.h"
+#include "mlwb/core/ksweep.h"
 #include "mlwb/core/metrics.h"
 #include "mlwb/core/parfor.h"
 #include "mlwb/core/samples.h"
 #include "mlwb/core/text.h"
 #include "mlwb/store/source.h"
+#include "engine_priv.h"
 
 #define PLOG_CAP 8192
 #define ID_BLOCK 4096  /* prediction ids reserved at a time */
@@ -86,14 +88,14 @@ struct engine {
     atomic_uint_fast64_t plog_dropped;
 };
 
-static double now(void)
+double eng_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static double mono(void)
+double eng_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -215,7 +217,7 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
     int64_t id = e->id_next++;
     if (!e->nb_first && e->id_end - e->id_next < ID_FIRST / 2)
         e->need_block = 1;
-    e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, now(), origin};
+    e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, eng_now(), origin};
     pthread_cond_signal(&e->plog_cv);
     pthread_mutex_unlock(&e->plog_mu);
     return id;
@@ -234,16 +236,21 @@ static mlwb_status load_model_version(store *st, int64_t version, mdl **out, cha
     void *blob = NULL;
     size_t len = 0;
     knn_model *knn = NULL;
+    km_model *km = NULL;
     *out = NULL;
     mlwb_status rc = store_get_model(st, version, &info, &blob, &len, err);
     if (rc)
         return rc;
-    if (strcmp(info.kind, "knn") != 0) {
+    if (strcmp(info.kind, "knn") == 0) {
+        rc = knn_deserialize(blob, len, &knn, err);
+    } else if (strcmp(info.kind, "kmeans") == 0) {
+        rc = km_model_deserialize(blob, len, &km, err);
+    } else {
         rc = err_set(err, MLWB_ERR_INVALID, "model %lld: unknown kind '%s'",
                      (long long)version, info.kind);
         goto out;
     }
-    if ((rc = knn_deserialize(blob, len, &knn, err)) != MLWB_OK) {
+    if (rc != MLWB_OK) {
         err_prefix(err, "model %lld", (long long)version);
         goto out;
     }
@@ -251,7 +258,10 @@ static mlwb_status load_model_version(store *st, int64_t version, mdl **out, cha
                    info.dataset_version, info.created);
     if (!*out) {
         knn_free(&knn);
+        km_model_free(&km);
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    } else {
+        (*out)->km = km;
     }
 out:
     free(blob);
@@ -471,7 +481,7 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
     ds *d = NULL;
     mlwb_status rc = MLWB_OK;
     job_set_progress(j, 0, "reading");
-    double t_read = mono();
+    double t_read = eng_mono();
     switch (l->req.source) {
     case LOAD_SAMPLE: {
         sample_info s;
@@ -505,16 +515,16 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
         return MLWB_ERR_CANCELLED;
     }
     job_set_progress(j, 0.8, "storing");
-    double t_store = mono();
+    double t_store = eng_mono();
     int64_t version = 0;
     int is_new = 0;
     if ((rc = store_put_dataset(st, d, &version, &is_new, err)) != MLWB_OK) {
         ds_release(&d);
         return rc;
     }
-    double t_end = mono();
+    double t_end = eng_mono();
     d->version = version;
-    d->loaded_at = now();
+    d->loaded_at = eng_now();
     json_t *r = eng_dataset_json(d);
     ds *cur = eng_dataset(e);
     int same = cur && cur->version == version;
@@ -614,11 +624,6 @@ int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_m
 
 /* --- train ----------------------------------------------------------------------- */
 
-typedef struct train_job {
-    engine *e;
-    eng_train_req req;
-    int64_t last_dataset;  /* schedules: the data set version the last run trained on */
-} train_job;
 
 /* --- curves and metrics as JSON ------------------------------------------------------- */
 
@@ -639,7 +644,7 @@ static json_t *curve_json(const knn_curve_result *c, int done)
     return o;
 }
 
-static void set_last_curve(engine *e, json_t *c)
+void eng_set_last_curve(engine *e, json_t *c)
 {
     pthread_mutex_lock(&e->ds_mu);
     json_t *old = e->last_curve;
@@ -675,6 +680,66 @@ static json_t *metrics_json(const metrics_report *r, const ds *d)
                      "per_class", per, "confusion", conf);
 }
 
+/* --- publishing a trained model --------------------------------------------------------- */
+
+
+/* Store the model as a new version and, unless promote=if-better holds it back, make it
+ * active in the store and the registry under publish_mu.  On an error nothing changed. */
+mlwb_status eng_store_and_publish(engine *e, job *j, store *st, pub_req *r, char **err)
+{
+    store_model_info info = {.params_json = r->params, .metrics_json = r->metrics,
+                             .curve_json = r->curve,
+                             .dataset_version = r->dataset_version, .created = eng_now(),
+                             .train_seconds = r->seconds, .active = 1};
+    snprintf(info.kind, sizeof info.kind, "%s", r->kind);
+    mdl *m = mdl_new(0, r->kind, NULL, r->params, r->metrics, r->dataset_version,
+                     info.created);
+    if (!m)
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    /* Promotion: compare with the active model of the same kind, unless told to always
+     * promote (a model of another kind is not comparable: it is promoted). */
+    int if_better;
+    double margin;
+    eng_get_promote(e, &if_better, &margin);
+    r->held_back[0] = 0;
+    mdl *cur = if_better ? reg_acquire(e->reg) : NULL;
+    if (cur && strcmp(cur->kind, r->kind) == 0) {
+        json_t *cm = json_loads(cur->metrics_json, 0, NULL);
+        json_t *ca = json_object_get(cm, r->score_name);
+        if (json_is_number(ca) && r->score < json_number_value(ca) - margin)
+            snprintf(r->held_back, sizeof r->held_back,
+                     "%s %.4f is below the active v%lld's %.4f by more than %g", r->score_name,
+                     r->score, (long long)cur->version, json_number_value(ca), margin);
+        json_decref(cm);
+    }
+    mdl_release(&cur);
+    r->activated = !r->held_back[0];
+    info.active = r->activated;
+    pthread_mutex_lock(&e->publish_mu);
+    mlwb_status rc = store_put_model(st, &info, r->blob, r->len, r->activated, &r->version, err);
+    if (rc != MLWB_OK) {
+        pthread_mutex_unlock(&e->publish_mu);
+        mdl_release(&m);
+        return rc;
+    }
+    m->version = r->version;  /* not shared yet: set before the publish */
+    if (r->knn) {
+        m->knn = *r->knn;
+        *r->knn = NULL;
+    }
+    if (r->km) {
+        m->km = *r->km;
+        *r->km = NULL;
+    }
+    if (r->activated)
+        reg_publish(e->reg, m);
+    else
+        mdl_release(&m);
+    pthread_mutex_unlock(&e->publish_mu);
+    ev_post(e->events, EV_MODEL, job_id(j), r->version, 1, r->activated ? "published" : "kept");
+    return MLWB_OK;
+}
+
 typedef struct curve_ctx {
     engine *e;
     job *j;
@@ -695,7 +760,7 @@ static int curve_progress(void *ud, const knn_curve_result *sofar, double fracti
                                    (double)sofar->folds;
     job_set_progress(c->j, 0.05 + 0.75 * done, phase);
     if (sofar->best_k > 0 && fraction >= 1) {
-        set_last_curve(c->e, curve_json(sofar, 0));
+        eng_set_last_curve(c->e, curve_json(sofar, 0));
         ev_post(c->e->events, EV_CURVE, job_id(c->j), 0, done, phase);
     }
     return job_cancelled(c->j);
@@ -705,6 +770,8 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
 {
     train_job *t = arg;
     engine *e = t->e;
+    if (strcmp(t->req.kind, "kmeans") == 0)
+        return eng_run_train_kmeans(j, st, t, result, err);
     ds *d = eng_dataset(e);
     if (!d)
         return err_set(err, MLWB_ERR_STATE, "no data loaded: try 'load sample iris'");
@@ -719,7 +786,7 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     float *conf = NULL;
     knn_curve_result cr = {0};
     metrics_report mr = {0};
-    double t0 = mono();
+    double t0 = eng_mono();
     double holdout;
     unsigned long hseed;
     eng_get_holdout(e, &holdout, &hseed);
@@ -750,7 +817,7 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         goto out;
     }
     cj = curve_json(&cr, 1);
-    set_last_curve(e, json_incref(cj));
+    eng_set_last_curve(e, json_incref(cj));
     ev_post(e->events, EV_CURVE, job_id(j), 0, 1, "done");
     if (t->req.tune_only) {  /* a copy: cj is shared as the last curve now */
         *result = json_deep_copy(cj);
@@ -810,7 +877,7 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     }
     if ((rc = knn_serialize(knn, &blob, &len, err)) != MLWB_OK)
         goto out;
-    double secs = mono() - t0;
+    double secs = eng_mono() - t0;
     pj = json_pack("{si ss ss ss sb}", "k", k, "distance", knn_metric_name(kp.metric), "weights",
                    knn_weights_name(kp.weights), "scale", knn_scale_name(kp.scale), "k_auto",
                    auto_k);
@@ -825,48 +892,14 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         goto out;
     }
     job_set_progress(j, 0.93, "storing");
-    store_model_info info = {.params_json = params, .metrics_json = metrics,
-                             .curve_json = curve, .dataset_version = d->version,
-                             .created = now(), .train_seconds = secs, .active = 1};
-    snprintf(info.kind, sizeof info.kind, "knn");
-    int64_t version = 0;
-    mdl *m = mdl_new(0, "knn", knn, params, metrics, d->version, info.created);
-    if (!m) {
-        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    pub_req pr = {.kind = "knn", .knn = &knn, .params = params, .metrics = metrics,
+                  .curve = curve, .dataset_version = d->version, .seconds = secs,
+                  .blob = blob, .len = len, .score_name = "accuracy", .score = mr.accuracy};
+    if ((rc = eng_store_and_publish(e, j, st, &pr, err)) != MLWB_OK)
         goto out;
-    }
-    knn = NULL;  /* owned by m */
-    /* Promotion: compare with the active model unless told to always promote. */
-    int if_better;
-    double margin;
-    eng_get_promote(e, &if_better, &margin);
-    char held_back[256] = "";
-    mdl *cur = if_better ? reg_acquire(e->reg) : NULL;
-    if (cur) {
-        json_t *cm = json_loads(cur->metrics_json, 0, NULL);
-        json_t *ca = json_object_get(cm, "accuracy");
-        if (ca && mr.accuracy < json_number_value(ca) - margin)
-            snprintf(held_back, sizeof held_back,
-                     "accuracy %.4f is below the active v%lld's %.4f by more than %g",
-                     mr.accuracy, (long long)cur->version, json_number_value(ca), margin);
-        json_decref(cm);
-        mdl_release(&cur);
-    }
-    int activate = !held_back[0];
-    info.active = activate;
-    pthread_mutex_lock(&e->publish_mu);
-    if ((rc = store_put_model(st, &info, blob, len, activate, &version, err)) != MLWB_OK) {
-        pthread_mutex_unlock(&e->publish_mu);
-        mdl_release(&m);
-        goto out;
-    }
-    m->version = version;  /* not shared yet: set before the publish */
-    if (activate)
-        reg_publish(e->reg, m);
-    else
-        mdl_release(&m);
-    pthread_mutex_unlock(&e->publish_mu);
-    ev_post(e->events, EV_MODEL, job_id(j), version, 1, activate ? "published" : "kept");
+    int64_t version = pr.version;
+    int activate = pr.activated;
+    const char *held_back = pr.held_back;
     *result = json_pack("{sI ss sb sO sO sI sf}", "version", (json_int_t)version, "kind", "knn",
                         "active", activate, "params", pj, "metrics", mj, "dataset_version",
                         (json_int_t)d->version, "train_seconds", secs);
@@ -895,19 +928,41 @@ out:
 
 static void train_desc(const eng_train_req *req, char *desc, size_t n)
 {
-    char k[32];
-    if (req->knn.k)
-        snprintf(k, sizeof k, "k=%d", req->knn.k);
+    char k[48];
+    int km = strcmp(req->kind, "kmeans") == 0;
+    int fixed = km ? req->km.k : req->knn.k;
+    if (fixed)
+        snprintf(k, sizeof k, "k=%d", fixed);
+    else if (km)
+        snprintf(k, sizeof k, "%skmin=%d kmax=%d", req->tune_only ? "" : "k=auto ",
+                 req->km.kmin ? req->km.kmin : KM_SWEEP_KMIN,
+                 req->kmax ? req->kmax : KM_SWEEP_KMAX);
     else
         snprintf(k, sizeof k, "%skmax=%d", req->tune_only ? "" : "k=auto ",
                  req->kmax ? req->kmax : KNN_CURVE_KMAX);
-    snprintf(desc, n, "%s knn %s", req->tune_only ? "tune" : "train", k);
+    snprintf(desc, n, "%s %s %s", req->tune_only ? "tune" : "train", km ? "kmeans" : "knn", k);
 }
 
 static mlwb_status check_train(const eng_train_req *req, char **err)
 {
+    if (strcmp(req->kind, "kmeans") == 0) {
+        if (req->km.k < 0)
+            return err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->km.k);
+        int kmin = req->km.kmin ? req->km.kmin : KM_SWEEP_KMIN;
+        int kmax = req->kmax ? req->kmax : KM_SWEEP_KMAX;
+        if (!req->km.k && kmin < 2)
+            return err_set(err, MLWB_ERR_INVALID,
+                           "kmin=%d: the sweep needs kmin of at least 2 (a silhouette needs "
+                           "two clusters)", kmin);
+        if (!req->km.k && kmax < kmin)
+            return err_set(err, MLWB_ERR_INVALID, "kmax=%d is below kmin=%d", kmax, kmin);
+        if (req->km.n_init < 0 || req->km.max_iter < 0 || req->km.tol < 0)
+            return err_set(err, MLWB_ERR_INVALID, "n_init, max_iter and tol must not be negative");
+        return MLWB_OK;
+    }
     if (strcmp(req->kind, "knn") != 0)
-        return err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn)", req->kind);
+        return err_set(err, MLWB_ERR_INVALID, "unknown model kind '%s' (known: knn, kmeans)",
+                       req->kind);
     if (req->knn.k < 0)
         return err_set(err, MLWB_ERR_INVALID, "k=%d: k must be at least 1", req->knn.k);
     return MLWB_OK;

@@ -47,6 +47,16 @@ mdl *mdl_new(int64_t version, const char *kind, knn_model *knn, const char *para
     return m;
 }
 
+size_t mdl_dims(const mdl *m)
+{
+    return m->knn ? knn_dims(m->knn) : m->km ? km_model_dims(m->km) : 0;
+}
+
+const char *mdl_feature_name(const mdl *m, size_t j)
+{
+    return m->knn ? knn_feature_name(m->knn, j) : m->km ? km_model_feature_name(m->km, j) : "";
+}
+
 mdl *mdl_retain(mdl *m)
 {
     if (m)
@@ -61,6 +71,7 @@ void mdl_release(mdl **pm)
     if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
         return;
     knn_free(&m->knn);
+    km_model_free(&m->km);
     free(m->params_json);
     free(m->metrics_json);
     free(m);

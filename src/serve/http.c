@@ -564,8 +564,12 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
         const float *x = b->x + i * b->d;
         int32_t label = 0;
         float conf = 0;
+        double dist = 0;
         double t0 = now_ms();
-        knn_predict(m->knn, x, &label, &conf);
+        if (m->km)
+            km_model_predict(m->km, x, &label, &dist);
+        else
+            knn_predict(m->knn, x, &label, &conf);
         double ms = now_ms() - t0;
 
         sb_reset(&in);
@@ -577,10 +581,15 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
         }
         sb_putc(&in, ']');
         sb_reset(&res);
-        sb_puts(&res, "{\"label\":");
-        sb_json_str(&res, knn_class_name(m->knn, (size_t)label));
-        sb_puts(&res, ",\"confidence\":");
-        sb_real(&res, conf);
+        if (m->km) {  /* k-means: the nearest centroid and the distance to it */
+            sb_printf(&res, "{\"cluster\":%d,\"distance\":", (int)label);
+            sb_printf(&res, "%.15g", dist);
+        } else {
+            sb_puts(&res, "{\"label\":");
+            sb_json_str(&res, knn_class_name(m->knn, (size_t)label));
+            sb_puts(&res, ",\"confidence\":");
+            sb_real(&res, conf);
+        }
         sb_putc(&res, '}');
         if (in.oom || res.oom) {
             out.oom = true;
@@ -614,11 +623,11 @@ static enum MHD_Result predict_from(struct call *c, fill_fn fill, const struct s
     enum MHD_Result q;
     struct batch b = {0};
     struct perr pe;
-    if (!m->knn) {
+    if (!m->knn && !m->km) {
         q = reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
                         "the active model (version %" PRId64 ", kind %s) cannot predict here",
                         m->version, m->kind);
-    } else if (!fill(src, knn_dims(m->knn), &b, &pe)) {
+    } else if (!fill(src, mdl_dims(m), &b, &pe)) {
         q = reply_error(c, pe.status, "%s", pe.msg);
     } else {
         q = predict_batch(c, m, &b);
@@ -747,6 +756,12 @@ static enum MHD_Result h_models(struct call *c)
                 json_array_append_new(cls, str_json(knn_class_name(m->knn, k)));
             json_object_set_new(mo, "features", feat);
             json_object_set_new(mo, "classes", cls);
+        } else if (m->km) {
+            json_t *feat = json_array();
+            for (size_t j = 0; j < km_model_dims(m->km); j++)
+                json_array_append_new(feat, str_json(km_model_feature_name(m->km, j)));
+            json_object_set_new(mo, "features", feat);
+            json_object_set_new(mo, "clusters", json_integer((json_int_t)km_model_k(m->km)));
         }
     }
     mdl_release(&m);

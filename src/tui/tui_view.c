@@ -418,6 +418,8 @@ static void draw_model(tui_state *t)
     kv(t, w, row++, "version", "%lld (active)", (long long)m->version);
     if (m->knn)
         kv(t, w, row++, "kind", "%s%sk=%d", m->kind, sep(t), knn_k(m->knn));
+    else if (m->km)
+        kv(t, w, row++, "kind", "%s%sk=%zu clusters", m->kind, sep(t), km_model_k(m->km));
     else
         kv(t, w, row++, "kind", "%s", m->kind);
     if (json_line(t, m->metrics_json, " ", 1, buf, sizeof buf))

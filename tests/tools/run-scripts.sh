@@ -3,7 +3,7 @@
 # run `mlwb [ARGS] -f NAME.mlwb` on a fresh store (from tests/scripts, so relative paths
 # work) and compare stdout with NAME.out, stderr with NAME.err (when present) and the
 # exit status with NAME.status (default 0).  Timing fields in JSON output
-# (train_seconds, created, latency_ms, read_seconds, store_seconds) are replaced by N, and load times by TIME, before
+# (train_seconds, created, latency_ms, read_seconds, store_seconds, seconds) are replaced by N, and load times by TIME, before
 # the comparison.  ARGS come from a first line "# args: ...".
 build=$1
 top=$(pwd)
@@ -21,7 +21,7 @@ for t in *.mlwb; do
     "$MLWB" --db "$tmp/t.db" $args -f "$t" > "$tmp/out" 2> "$tmp/err" < /dev/null
     status=$?
     # times vary from run to run: normalise them
-    sed -E -i -e 's/"(train_seconds|created|latency_ms|read_seconds|store_seconds)":[0-9.eE+-]+/"\1":N/g' \
+    sed -E -i -e 's/"(train_seconds|created|latency_ms|read_seconds|store_seconds|seconds)":[0-9.eE+-]+/"\1":N/g' \
         -e 's/loaded [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{8}/loaded TIME/' "$tmp/out"
     want_status=0
     [ -f "$name.status" ] && want_status=$(cat "$name.status")

@@ -17,8 +17,9 @@ typedef struct synth_blobs_opts {
     size_t n;            /* rows, >= 1 */
     size_t d;            /* features, >= 1 */
     size_t classes;      /* blobs, 1 .. n */
-    double spread;       /* standard deviation of each blob (default 1.0) */
-    double box;          /* centres drawn uniformly from [-box, box]^d (default 10) */
+    double spread;       /* standard deviation of each blob (the command's default: 1) */
+    double box;          /* centres drawn uniformly from [-box, box]^d (the command's
+                          * default: 10; 0 puts every centre at the origin) */
     unsigned long seed;  /* default 1 */
 } synth_blobs_opts;
 

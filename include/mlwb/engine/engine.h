@@ -69,21 +69,34 @@ int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err);
 /* The same, every interval_ms (the first run at once); returns the schedule id. */
 int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err);
 
+enum { KM_CHOOSE_SILHOUETTE = 0, KM_CHOOSE_ELBOW = 1 };
+
 typedef struct eng_train_req {
-    char kind[16];     /* "knn" */
+    char kind[16];     /* "knn" or "kmeans" */
     knn_params knn;    /* k = 0: choose k from the curve (k=auto) */
-    int kmax;          /* k=auto: the curve's largest k (0 = 50) */
+    int kmax;          /* k=auto: the curve's largest k (0 = 50 for knn, 12 for kmeans) */
     int folds;         /* cross-validation folds (0 = 5) */
     int loo;           /* leave-one-out instead of folds */
-    unsigned long seed;  /* the folds' shuffle */
+    unsigned long seed;  /* knn: the folds' shuffle; kmeans: k-means++ and the sample */
     int tune_only;     /* `tune`: compute the curve, publish no model */
+    struct {           /* kind "kmeans" (k = 0: the k-sweep chooses) */
+        int k, kmin;   /* kmin 0 = 2 */
+        int n_init, max_iter;  /* 0 = ksweep.h's defaults */
+        double tol;    /* 0 = kmeans.h's default */
+        int choose;    /* KM_CHOOSE_SILHOUETTE or KM_CHOOSE_ELBOW */
+        int scale;     /* KNN_SCALE_ZSCORE (default) or KNN_SCALE_NONE */
+    } km;
 } eng_train_req;
 int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err);
 
-/* The last tuning curve computed in this session (filled in fold by fold while a
- * training or tune runs) as a new JSON object, or NULL when there is none:
- * {"kind", "metric": "accuracy", "points": [{"k", "mean", "sd"}, ...], "best_k", "k_1se",
- *  "folds", "folds_done", "loo", "done"}. */
+/* The last tuning curve computed in this session (filled in fold by fold, or k by k,
+ * while a training or tune runs) as a new JSON object, or NULL when there is none:
+ * knn: {"kind": "knn", "metric": "accuracy", "points": [{"k", "mean", "sd", "se"}, ...],
+ *  "best_k", "k_1se", "folds", "folds_done", "loo", "done", ...};
+ * kmeans: {"kind": "kmeans", "metric": "silhouette", "points": [{"k", "inertia",
+ *  "silhouette", "calinski_harabasz", "davies_bouldin", ["ari", "nmi"], ...}, ...],
+ *  "best_k" (the one `choose` picks), "best_silhouette_k", "elbow_k", "choose", "kmin",
+ *  "kmax", "silhouette_rows", "rows", "done", ...}. */
 json_t *eng_last_curve(engine *e);
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
                            char **err);

@@ -16,18 +16,24 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "mlwb/core/kmodel.h"
 #include "mlwb/core/knn.h"
 
 typedef struct mdl {
     int64_t version;
-    char kind[16];          /* "knn" */
-    knn_model *knn;         /* owned */
+    char kind[16];          /* "knn" or "kmeans" */
+    knn_model *knn;         /* owned; kind "knn" */
+    km_model *km;           /* owned; kind "kmeans" (set after mdl_new, before sharing) */
     char *params_json;      /* owned */
     char *metrics_json;     /* owned */
     int64_t dataset_version;
     double created;
     atomic_long refs;
 } mdl;
+
+/* The model's input: the number of features and their names (either kind). */
+size_t mdl_dims(const mdl *m);
+const char *mdl_feature_name(const mdl *m, size_t j);
 
 /* A new model taking ownership of knn and copies of the strings; one reference. */
 mdl *mdl_new(int64_t version, const char *kind, knn_model *knn, const char *params_json,
