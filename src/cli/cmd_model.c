@@ -537,7 +537,8 @@ static cmd_status models_diff(cmd_ctx *c, const char *sa, const char *sb)
     o += (size_t)snprintf(text + o, sizeof text - o, "  %-20s %16s %16s\n", "data", da, db);
     static const char *const pkeys[] = {"k", "distance", "weights", "scale", NULL};
     static const char *const mkeys[] = {"accuracy", "balanced_accuracy", "macro_f1",
-                                        "evaluation", NULL};
+                                        "inertia", "silhouette", "calinski_harabasz",
+                                        "davies_bouldin", "ari", "nmi", "evaluation", NULL};
     for (int part = 0; part < 2; part++) {
         const char *const *keys = part ? mkeys : pkeys;
         json_t *xa = part ? ma : pa, *xb = part ? mb : pb;
