@@ -211,6 +211,8 @@ static void report_events(cmd_ctx *c)
                 job_release(&j);
             } else if (evs[i].kind == EV_LOG && evs[i].text) {
                 c->sink.error(c->sink.ud, evs[i].text);
+            } else if (evs[i].kind == EV_COMMAND) {  /* every DURATION COMMAND */
+                cmd_run_scheduled(c, evs[i].version, evs[i].text);
             }
             ev_clear(&evs[i]);
         }

@@ -21,7 +21,7 @@ static const cmd_entry *const table[] = {
     &cmd_models_entry,  &cmd_eval_entry,      &cmd_use_entry,        &cmd_predict_entry,
     &cmd_explain_entry, &cmd_serve_entry,     &cmd_jobs_entry,       &cmd_wait_entry,
     &cmd_cancel_entry,  &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_set_entry,
-    &cmd_settings_entry, &cmd_help_entry,     &cmd_quit_entry,
+    &cmd_settings_entry, &cmd_help_entry,     &cmd_quit_entry,      &cmd_every_entry,
 };
 #define NCMDS (sizeof table / sizeof table[0])
 
@@ -245,9 +245,13 @@ static cmd_status run_words(cmd_ctx *c, int argc, char **argv, const unsigned ch
     }
     c->cmd = e->name;
     cmd_args a = {0};
+    int raw = e->opts && strcmp(e->opts, CMD_RAW) == 0;
     for (int i = 1; i < argc; i++) {
         char *eq = strchr(argv[i], '=');
-        if (eq && eq != argv[i] && !quoted[i]) {
+        if (raw) {
+            a.quoted[a.npos] = quoted[i];
+            a.pos[a.npos++] = argv[i];
+        } else if (eq && eq != argv[i] && !quoted[i]) {
             *eq = 0;
             if (!key_allowed(e->opts, argv[i])) {
                 cmd_status st = e->opts ? cmd_error(c, "unknown option '%s' (options: %s)",
@@ -308,6 +312,18 @@ cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail)
 }
 
 /* --- jobs --------------------------------------------------------------------------- */
+
+void cmd_run_scheduled(cmd_ctx *c, int64_t sched_id, const char *line)
+{
+    const char *origin = c->origin, *file = c->file;
+    c->origin = "schedule";
+    c->file = NULL;  /* not a line of a script */
+    if (line)
+        cmd_run_line(c, line, 0);
+    c->origin = origin;
+    c->file = file;
+    eng_command_done(c->cli->eng, sched_id);
+}
 
 cmd_status cmd_report_job(cmd_ctx *c, job *j)
 {

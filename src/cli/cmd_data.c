@@ -118,14 +118,16 @@ static cmd_status load_exec(cmd_ctx *c, const cmd_args *a)
         int64_t ms;
         if (cmd_parse_duration(every, &ms) != 0)
             return cmd_error(c, "every=%s: expected a duration like 500ms, 30s, 5m, 1h", every);
-        int64_t id = eng_schedule_load(cli_engine(c->cli), &req, ms, &err);
+        int64_t first = 0;
+        int64_t id = eng_schedule_load(cli_engine(c->cli), &req, ms, &first, &err);
         if (!id) {
             return cmd_fail(c, err);
         }
         cmd_result(c, json_pack("{sI ss sI}", "schedule", (json_int_t)id, "every", every,
                                 "interval_ms", (json_int_t)ms),
                    "schedule %lld: load every %s (the first run starts now)", (long long)id, every);
-        return CMD_OK;
+        /* the first run is a job like any other: a script waits for it */
+        return first ? cmd_job_started(c, first) : CMD_OK;
     }
     int64_t id = eng_submit_load(cli_engine(c->cli), &req, &err);
     return cmd_job_or_error(c, id, err);

@@ -19,7 +19,11 @@ typedef struct cmd_args {
     int nopt;
     char *key[CMD_MAX_WORDS];
     char *val[CMD_MAX_WORDS];
+    unsigned char quoted[CMD_MAX_WORDS];  /* CMD_RAW entries: pos[i] was quoted */
 } cmd_args;
+
+/* An entry whose opts is CMD_RAW takes every word as positional, untouched (`every`). */
+#define CMD_RAW "*"
 
 typedef struct cmd_entry {
     const char *name;
@@ -65,7 +69,7 @@ extern const cmd_entry cmd_serve_entry, cmd_jobs_entry, cmd_wait_entry, cmd_canc
 extern const cmd_entry cmd_help_entry, cmd_quit_entry;
 extern const cmd_entry cmd_schedules_entry, cmd_unschedule_entry, cmd_head_entry;
 extern const cmd_entry cmd_split_entry, cmd_tune_entry, cmd_curve_entry, cmd_eval_entry;
-extern const cmd_entry cmd_explain_entry, cmd_set_entry, cmd_settings_entry;
+extern const cmd_entry cmd_explain_entry, cmd_set_entry, cmd_settings_entry, cmd_every_entry;
 
 /* Plain-text renderings shared by a command and the job reports. */
 void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);

@@ -236,3 +236,100 @@ const cmd_entry cmd_unschedule_entry = {
     "unschedule", "unschedule ID", "remove a schedule",
     "unschedule ID\n    Stop running schedule ID (a run in progress finishes).", 1, 1, NULL,
     unschedule_exec};
+
+/* --- every DURATION COMMAND ------------------------------------------------------------ */
+
+/* Append word w to the line at *o, quoted when the lexer would otherwise read it
+ * differently (blanks, ';', '#', quotes, or a word that was quoted). */
+static void put_word(char *line, size_t cap, size_t *o, const char *w, int quoted)
+{
+    int plain = !quoted && *w && !strpbrk(w, " \t\r\n;#\"'\\");
+    if (*o && *o < cap)
+        line[(*o)++] = ' ';
+    if (plain) {
+        *o += (size_t)snprintf(line + *o, *o < cap ? cap - *o : 0, "%s", w);
+        return;
+    }
+    if (*o < cap)
+        line[(*o)++] = '"';
+    for (const char *p = w; *p && *o + 2 < cap; p++) {
+        if (*p == '"' || *p == '\\')
+            line[(*o)++] = '\\';
+        line[(*o)++] = *p;
+    }
+    if (*o < cap)
+        line[(*o)++] = '"';
+    if (*o < cap)
+        line[*o] = 0;
+}
+
+static cmd_status every_exec(cmd_ctx *c, const cmd_args *a)
+{
+    int64_t ms;
+    if (cmd_parse_duration(a->pos[0], &ms) != 0)
+        return cmd_error(c, "'%s': expected a duration like 500ms, 30s, 5m, 1h", a->pos[0]);
+    if (ms < 100)
+        return cmd_error(c, "'%s': the period must be at least 100ms", a->pos[0]);
+    char *err = NULL;
+    const cmd_entry *inner = cmd_lookup(a->pos[1], &err);
+    if (!inner) {
+        cmd_status st = cmd_error(c, "%s", err);
+        free(err);
+        return st;
+    }
+    if (strcmp(inner->name, "every") == 0 || strcmp(inner->name, "quit") == 0 ||
+        strcmp(inner->name, "wait") == 0)
+        return cmd_error(c, "'%s' cannot be scheduled", inner->name);
+    size_t cap = 8192, o = 0;
+    char *line = malloc(cap);
+    if (!line)
+        return cmd_error(c, "out of memory");
+    line[0] = 0;
+    put_word(line, cap, &o, inner->name, 0);
+    for (int i = 2; i < a->npos; i++) {
+        if (!a->quoted[i] && strncmp(a->pos[i], "every=", 6) == 0) {
+            free(line);
+            return cmd_error(c, "give the period once: 'every %s %s ...' already repeats it",
+                             a->pos[0], inner->name);
+        }
+        put_word(line, cap, &o, a->pos[i], a->quoted[i]);
+    }
+    if (o + 2 >= cap) {
+        free(line);
+        return cmd_error(c, "the command is too long to schedule");
+    }
+    cmd_status st;
+    if (strcmp(inner->name, "load") == 0 || strcmp(inner->name, "train") == 0) {
+        /* these are jobs with schedules of their own: the same as their every= */
+        size_t n = strlen(line);
+        snprintf(line + n, cap - n, " every=%s", a->pos[0]);
+        st = cmd_run_line(c, line, 1);
+    } else {
+        char desc[256];
+        snprintf(desc, sizeof desc, "%s", line);
+        int64_t id = eng_schedule_command(cli_engine(c->cli), desc, line, ms, 1, &err);
+        if (!id) {
+            free(line);
+            return cmd_fail(c, err);
+        }
+        cmd_result(c, json_pack("{sI ss sI ss}", "schedule", (json_int_t)id, "every", a->pos[0],
+                                "interval_ms", (json_int_t)ms, "command", line),
+                   "schedule %lld: every %s: %s (the first run now)", (long long)id, a->pos[0],
+                   line);
+        st = CMD_OK;
+    }
+    free(line);
+    return st;
+}
+
+const cmd_entry cmd_every_entry = {
+    "every", "every DURATION COMMAND ...", "run a command on a schedule",
+    "every DURATION COMMAND ...\n"
+    "    Run COMMAND now and then every DURATION (500ms, 30s, 5m, 1h, 2d; at least\n"
+    "    100ms) until 'unschedule ID'.  'every 5m load csv x.csv' and 'every 1h train knn\n"
+    "    k=auto' are the same as their every= option (a job of their own, skipped while\n"
+    "    the previous run is still going; a retrain runs only on new data).  Any other\n"
+    "    command runs on the prompt's thread, as if typed, with its output in the log;\n"
+    "    a run due while the previous one has not finished is skipped and counted, e.g.\n"
+    "    'every 10m predict file=new.csv out=scored.csv'.  'schedules' lists them.",
+    2, -1, CMD_RAW, every_exec};

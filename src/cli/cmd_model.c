@@ -226,7 +226,8 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
         int64_t ms;
         if (cmd_parse_duration(every, &ms) != 0)
             return cmd_error(c, "every=%s: expected a duration like 500ms, 30s, 5m, 1h", every);
-        int64_t sid = eng_schedule_train(c->cli->eng, &req, ms, &err);
+        int64_t first = 0;
+        int64_t sid = eng_schedule_train(c->cli->eng, &req, ms, &first, &err);
         if (!sid) {
             return cmd_fail(c, err);
         }
@@ -234,7 +235,8 @@ static cmd_status train_exec(cmd_ctx *c, const cmd_args *a)
                                 "interval_ms", (json_int_t)ms),
                    "schedule %lld: train every %s when the data changed (the first run starts "
                    "now)", (long long)sid, every);
-        return CMD_OK;
+        /* the first run is a job like any other: a script waits for it */
+        return first ? cmd_job_started(c, first) : CMD_OK;
     }
     int64_t id = eng_submit_train(c->cli->eng, &req, &err);
     return cmd_job_or_error(c, id, err);
@@ -544,6 +546,8 @@ static cmd_status models_diff(cmd_ctx *c, const char *sa, const char *sb)
         json_t *xa = part ? ma : pa, *xb = part ? mb : pb;
         for (size_t i = 0; keys[i] && o < sizeof text; i++) {
             json_t *a1 = json_object_get(xa, keys[i]), *b1 = json_object_get(xb, keys[i]);
+            if (!a1 && !b1)  /* a metric of neither model's kind */
+                continue;
             char s1[64] = "-", s2[64] = "-", d[32] = "";
             if (json_is_number(a1))
                 snprintf(s1, sizeof s1, json_is_integer(a1) ? "%.0f" : "%.4f", json_number_value(a1));

@@ -74,6 +74,22 @@ static const char *put_threads(engine *e, const char *v)
     return NULL;
 }
 
+static void get_retrain(engine *e, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s", eng_get_retrain(e) ? "on-new-data" : "off");
+}
+
+static const char *put_retrain(engine *e, const char *v)
+{
+    if (strcmp(v, "on-new-data") == 0)
+        eng_set_retrain(e, 1);
+    else if (strcmp(v, "off") == 0)
+        eng_set_retrain(e, 0);
+    else
+        return "expected on-new-data or off";
+    return NULL;
+}
+
 static const setting settings[] = {
     {"promote", "always|if-better",
      "whether a new model becomes active: always, or only if its accuracy is not below "
@@ -83,6 +99,10 @@ static const setting settings[] = {
      get_margin, put_margin},
     {"threads", "1..256", "threads for the data-parallel work of a job (search, curves, parsing)",
      get_threads, put_threads},
+    {"retrain", "on-new-data|off",
+     "on-new-data: a load that brings a new data set version queues a training with the "
+     "last training's parameters",
+     get_retrain, put_retrain},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 
@@ -112,8 +132,9 @@ static cmd_status set_exec(cmd_ctx *c, const cmd_args *a)
 const cmd_entry cmd_set_entry = {
     "set", "set NAME=VALUE ...", "change a setting (see 'settings')",
     "set NAME=VALUE ...\n    Change settings for this session: promote=always|if-better,\n"
-    "    promote-margin=0..1, threads=1..256.  'settings' lists them with their values.",
-    0, 0, "promote,promote-margin,threads", set_exec};
+    "    promote-margin=0..1, threads=1..256, retrain=on-new-data|off.  'settings'\n"
+    "    lists them with their values.",
+    0, 0, "promote,promote-margin,threads,retrain", set_exec};
 
 static cmd_status settings_exec(cmd_ctx *c, const cmd_args *a)
 {

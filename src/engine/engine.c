@@ -69,6 +69,9 @@ struct engine {
      * the two disagreeing. */
     pthread_mutex_t publish_mu;
     json_t *last_curve;  /* under ds_mu */
+    int retrain;                /* set retrain=on-new-data (under ds_mu) */
+    eng_train_req last_train;   /* the last training submitted (under ds_mu) */
+    int have_last_train;
 
     /* prediction log */
     pthread_mutex_t plog_mu;
@@ -468,6 +471,29 @@ static void load_progress_hook(void *j, double fraction)
     job_set_progress(j, 0.8 * fraction, "parsing");
 }
 
+static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, char **err);
+
+/* set retrain=on-new-data: a load that made another data set version current queues a
+ * training with the last training's parameters (after the load, in job order). */
+static void maybe_retrain(engine *e, int64_t version)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    int go = e->retrain && e->have_last_train;
+    eng_train_req req = e->last_train;
+    pthread_mutex_unlock(&e->ds_mu);
+    if (!go)
+        return;
+    char *err = NULL;
+    int64_t id = submit_train(e, &req, 0, &err);
+    if (id)
+        ev_postf(e->events, EV_LOG, id, 0, "data v%lld is new: retraining (job %lld, set "
+                 "retrain=on-new-data)", (long long)version, (long long)id);
+    else
+        ev_postf(e->events, EV_LOG, 0, 0, "data v%lld is new, but the retraining could not "
+                 "start: %s", (long long)version, err ? err : "?");
+    free(err);
+}
+
 static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char **err)
 {
     load_job *l = arg;
@@ -539,6 +565,8 @@ static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char 
         ds_release(&d);
     ev_post(e->events, EV_DATASET, job_id(j), version, 1,
             is_new ? "new" : same ? "unchanged" : "current");
+    if (!same)
+        maybe_retrain(e, version);
     *result = r;
     return MLWB_OK;
 }
@@ -605,7 +633,8 @@ static int64_t fire_load(void *arg, int64_t sched_id, char **err)
     return submit_load(l->e, &l->req, sched_id, err);
 }
 
-int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err)
+int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms,
+                          int64_t *first_job, char **err)
 {
     if (check_load(req, err))  /* now, not at every run */
         return 0;
@@ -616,7 +645,7 @@ int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_m
     }
     char desc[512];
     load_desc(req, desc, sizeof desc);
-    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_load, l, load_job_free);
+    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_load, l, load_job_free, first_job);
     if (!id)
         err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");
     return id;
@@ -997,9 +1026,38 @@ static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, ch
     return id;
 }
 
+/* Remember a training's parameters for set retrain=on-new-data. */
+static void remember_train(engine *e, const eng_train_req *req)
+{
+    if (req->tune_only)
+        return;
+    pthread_mutex_lock(&e->ds_mu);
+    e->last_train = *req;
+    e->have_last_train = 1;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
 int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
 {
-    return submit_train(e, req, 0, err);
+    int64_t id = submit_train(e, req, 0, err);
+    if (id)
+        remember_train(e, req);
+    return id;
+}
+
+void eng_set_retrain(engine *e, int on)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    e->retrain = on;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+int eng_get_retrain(engine *e)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    int on = e->retrain;
+    pthread_mutex_unlock(&e->ds_mu);
+    return on;
 }
 
 /* A scheduled retrain runs only when the current data set is not the one it last
@@ -1013,26 +1071,83 @@ static int64_t fire_train(void *arg, int64_t sched_id, char **err)
     if (v != 0 && v == t->last_dataset)
         return 0;
     int64_t id = submit_train(t->e, &t->req, sched_id, err);
-    if (id)
+    if (id) {
         t->last_dataset = v;
+        remember_train(t->e, &t->req);
+    }
     return id;
 }
 
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
-                           char **err)
+                           int64_t *first_job, char **err)
 {
     train_job *t = train_job_new(e, req, err);
     if (!t)
         return 0;
     char desc[128];
     train_desc(req, desc, sizeof desc);
-    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_train, t, free);
+    int64_t id = sched_add(e->sched, desc, interval_ms, 1, fire_train, t, free, first_job);
     if (!id)
         err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");
     return id;
 }
 
 sched *eng_sched(engine *e) { return e->sched; }
+
+/* --- command schedules ---------------------------------------------------------------- */
+
+typedef struct cmd_sched {
+    engine *e;
+    char *line;
+    atomic_int pending;  /* posted, not yet run to the end by the UI's thread */
+} cmd_sched;
+
+static void cmd_sched_free(void *arg)
+{
+    cmd_sched *c = arg;
+    free(c->line);
+    free(c);
+}
+
+static int64_t fire_command(void *arg, int64_t sched_id, char **err)
+{
+    cmd_sched *c = arg;
+    int idle = 0;
+    if (!atomic_compare_exchange_strong(&c->pending, &idle, 1))
+        return 0;  /* the last run has not finished: skipped */
+    ev_post(c->e->events, EV_COMMAND, 0, sched_id, 0, c->line);
+    return SCHED_RAN;
+}
+
+int64_t eng_schedule_command(engine *e, const char *desc, const char *line,
+                             int64_t interval_ms, int run_now, char **err)
+{
+    cmd_sched *c = calloc(1, sizeof *c);
+    if (!c || !(c->line = strdup(line))) {
+        free(c);
+        err_set(err, MLWB_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    c->e = e;
+    atomic_init(&c->pending, 0);
+    int64_t id = sched_add(e->sched, desc, interval_ms, run_now, fire_command, c, cmd_sched_free,
+                           NULL);
+    if (!id)
+        err_set(err, MLWB_ERR_NOMEM, "cannot add the schedule");
+    return id;
+}
+
+static void clear_pending(void *arg, void *ud)
+{
+    (void)ud;
+    cmd_sched *c = arg;
+    atomic_store(&c->pending, 0);
+}
+
+void eng_command_done(engine *e, int64_t sched_id)
+{
+    sched_with_arg(e->sched, sched_id, clear_pending, NULL);
+}
 
 void eng_set_holdout(engine *e, double fraction, unsigned long seed)
 {

@@ -58,6 +58,28 @@ static void entry_free(entry *e)
     free(e);
 }
 
+/* After a fire (called without the lock, with e->firing set): count the outcome and
+ * log a failure.  Called with the lock held. */
+static void account(sched *s, entry *e, int64_t id, int64_t jid, char *err)
+{
+    int failed = !jid && err;  /* 0 without a message: nothing to do this time */
+    if (failed)
+        ev_postf(s->events, EV_LOG, 0, 0, "schedule %lld: %s", (long long)id, err);
+    free(err);
+    e->firing = 0;
+    if (jid == SCHED_RAN) {
+        e->last_job = 0;
+        e->runs++;
+    } else if (jid) {
+        e->last_job = jid;
+        e->runs++;
+    } else if (failed) {
+        e->failures++;
+    } else {
+        e->skipped++;
+    }
+}
+
 static void *sched_main(void *arg)
 {
     sched *s = arg;
@@ -69,6 +91,8 @@ static void *sched_main(void *arg)
         int64_t now = now_ms(), earliest = -1;
         entry *due = NULL;
         for (entry *e = s->list; e; e = e->next) {
+            if (e->firing)  /* its first run, on the thread that added it */
+                continue;
             if (e->due_ms <= now && !due)
                 due = e;
             if (earliest < 0 || e->due_ms < earliest)
@@ -105,20 +129,8 @@ static void *sched_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         char *err = NULL;
         int64_t jid = fire(farg, id, &err);
-        int failed = !jid && err;  /* 0 without a message: nothing to do this time */
-        if (failed)
-            ev_postf(s->events, EV_LOG, 0, 0, "schedule %lld: %s", (long long)id, err);
-        free(err);
         pthread_mutex_lock(&s->mu);
-        due->firing = 0;
-        if (jid) {
-            due->last_job = jid;
-            due->runs++;
-        } else if (failed) {
-            due->failures++;
-        } else {
-            due->skipped++;
-        }
+        account(s, due, id, jid, err);
         pthread_cond_broadcast(&s->fired_cv);
     }
     pthread_mutex_unlock(&s->mu);
@@ -172,8 +184,10 @@ void sched_free(sched **ps)
 }
 
 int64_t sched_add(sched *s, const char *desc, int64_t interval_ms, int run_now,
-                  sched_fire_fn fire, void *arg, void (*arg_free)(void *))
+                  sched_fire_fn fire, void *arg, void (*arg_free)(void *), int64_t *first_job)
 {
+    if (first_job)
+        *first_job = 0;
     entry *e = calloc(1, sizeof *e);
     if (!e) {
         if (arg_free)
@@ -182,7 +196,8 @@ int64_t sched_add(sched *s, const char *desc, int64_t interval_ms, int run_now,
     }
     snprintf(e->desc, sizeof e->desc, "%s", desc);
     e->interval_ms = interval_ms < 10 ? 10 : interval_ms;
-    e->due_ms = now_ms() + (run_now ? 0 : e->interval_ms);
+    e->due_ms = now_ms() + e->interval_ms;
+    e->firing = run_now;  /* the first run is fired below, on this thread */
     e->fire = fire;
     e->arg = arg;
     e->arg_free = arg_free;
@@ -195,6 +210,17 @@ int64_t sched_add(sched *s, const char *desc, int64_t interval_ms, int run_now,
     int64_t id = e->id;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    if (run_now) {  /* now, so that what the caller does next comes after it */
+        char *err = NULL;
+        int64_t jid = fire(arg, id, &err);
+        if (first_job)
+            *first_job = jid > 0 ? jid : 0;
+        pthread_mutex_lock(&s->mu);
+        account(s, e, id, jid, err);
+        pthread_cond_broadcast(&s->fired_cv);
+        pthread_cond_broadcast(&s->cv);
+        pthread_mutex_unlock(&s->mu);
+    }
     return id;
 }
 
@@ -256,4 +282,18 @@ sched_info *sched_list(sched *s, size_t *n)
     }
     pthread_mutex_unlock(&s->mu);
     return list;
+}
+
+int sched_with_arg(sched *s, int64_t id, void (*fn)(void *arg, void *ud), void *ud)
+{
+    int found = 0;
+    pthread_mutex_lock(&s->mu);
+    for (entry *e = s->list; e; e = e->next)
+        if (e->id == id) {
+            fn(e->arg, ud);
+            found = 1;
+            break;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return found;
 }

@@ -131,6 +131,7 @@ struct http_server {
     locale_t cloc;                /* "C" numerics for formatting; (locale_t)0 if none */
 
     atomic_uint_fast64_t requests, errors, predictions;
+    atomic_uint_fast64_t latency[HTTP_LAT_BUCKETS];  /* see http.h */
     atomic_long in_flight;        /* requests between their first call and completion */
     atomic_size_t buffered;       /* bytes allocated to body buffers, <= max_buffered */
     atomic_bool stopping;
@@ -317,6 +318,7 @@ static void sb_real(sb *b, float v)
 /* One call of the access handler: what the handlers need to answer. */
 struct call {
     http_server *s;
+    double t0;               /* monotonic ms when this handler call started */
     struct MHD_Connection *conn;
     const char *url, *method;
     const char *body;        /* the request body, or NULL */
@@ -325,6 +327,13 @@ struct call {
     bool challenge;          /* set for 401: a WWW-Authenticate header */
     bool retry;              /* set for 503 "busy": a Retry-After header */
 };
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 static enum MHD_Result reply(struct call *c, unsigned status, const char *text, size_t len)
 {
@@ -349,6 +358,11 @@ static enum MHD_Result reply(struct call *c, unsigned status, const char *text, 
     enum MHD_Result q = MHD_queue_response(c->conn, status, r);
     MHD_destroy_response(r);
     if (q == MHD_YES) {
+        double us = (now_ms() - c->t0) * 1e3;
+        int b = 0;
+        while (b < HTTP_LAT_BUCKETS - 1 && us >= ldexp(1.0, b))
+            b++;
+        atomic_fetch_add_explicit(&s->latency[b], 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
         if (status >= 400)
             atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
@@ -545,12 +559,6 @@ static bool fill_from_list(const struct source *src, size_t d, struct batch *b,
 
 typedef bool (*fill_fn)(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Classify, log and answer every row of b with model m. */
 static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
@@ -1048,7 +1056,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     http_server *s = cls;
-    struct call c = {.s = s, .conn = conn, .url = url, .method = method};
+    struct call c = {.s = s, .t0 = now_ms(), .conn = conn, .url = url, .method = method};
     locale_t old = s->cloc ? uselocale(s->cloc) : (locale_t)0;
     enum MHD_Result q;
 
@@ -1406,5 +1414,36 @@ void http_get_stats(const http_server *s, http_stats *out)
     /* atomic loads through a const pointer: C11 allows reading a const atomic */
     out->requests = atomic_load_explicit(&s->requests, memory_order_relaxed);
     out->errors = atomic_load_explicit(&s->errors, memory_order_relaxed);
+    for (int i = 0; i < HTTP_LAT_BUCKETS; i++)
+        out->latency[i] = atomic_load_explicit(&s->latency[i], memory_order_relaxed);
     out->predictions = atomic_load_explicit(&s->predictions, memory_order_relaxed);
+}
+
+double http_latency_bound(int i)
+{
+    return i >= HTTP_LAT_BUCKETS - 1 ? INFINITY : ldexp(1.0, i) * 1e-6;
+}
+
+double http_latency_quantile(const http_stats *now, const http_stats *before, double q)
+{
+    uint64_t cnt[HTTP_LAT_BUCKETS], total = 0;
+    for (int i = 0; i < HTTP_LAT_BUCKETS; i++) {
+        uint64_t b = before ? before->latency[i] : 0;
+        cnt[i] = now->latency[i] >= b ? now->latency[i] - b : 0;
+        total += cnt[i];
+    }
+    if (!total)
+        return -1;
+    double want = q * (double)total, seen = 0;
+    for (int i = 0; i < HTTP_LAT_BUCKETS; i++) {
+        if (!cnt[i] || seen + (double)cnt[i] < want) {
+            seen += (double)cnt[i];
+            continue;
+        }
+        /* bucket i spans [lo, hi) microseconds: interpolate linearly inside it */
+        double lo = i ? ldexp(1.0, i - 1) : 0, hi = ldexp(1.0, i);
+        double f = (want - seen) / (double)cnt[i];
+        return (lo + f * (hi - lo)) / 1e3;
+    }
+    return ldexp(1.0, HTTP_LAT_BUCKETS - 1) / 1e3;
 }

@@ -164,6 +164,15 @@ static void handle_event(tui_state *t, const ev *e)
     case EV_CURVE:  /* a curve panel is to come; the job's progress shows the fold */
         t->dirty |= TUI_D_JOBS;
         break;
+    case EV_COMMAND: {  /* `every DURATION COMMAND` is due: run it here, like a typed line */
+        char echo[600];
+        snprintf(echo, sizeof echo, "schedule %lld> %s", (long long)e->version,
+                 e->text ? e->text : "");
+        tui_log_add(&t->log, TUI_LOG_ECHO, echo);
+        cmd_run_scheduled(&t->ctx, e->version, e->text);
+        t->dirty |= TUI_D_ALL & ~TUI_D_HELP;
+        break;
+    }
     }
 }
 

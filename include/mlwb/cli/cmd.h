@@ -55,6 +55,11 @@ typedef enum cmd_status { CMD_OK = 0, CMD_ERROR = 1, CMD_QUIT = 2 } cmd_status;
  * at the first failing command of the line. */
 cmd_status cmd_run_line(cmd_ctx *c, const char *line, int bail);
 
+/* Run the line of a command schedule (EV_COMMAND: sched_id = the event's version) on
+ * the caller's (UI) thread, with origin "schedule", then tell the engine it is done so
+ * the schedule may fire again. */
+void cmd_run_scheduled(cmd_ctx *c, int64_t sched_id, const char *line);
+
 /* Report a finished job the way its command would have (TUI: after EV_JOB_DONE).  A job
  * is reported once: a second call does nothing. */
 cmd_status cmd_report_job(cmd_ctx *c, job *j);

@@ -66,8 +66,11 @@ typedef struct eng_load_req {
     synth_blobs_opts synth;  /* LOAD_SYNTH */
 } eng_load_req;
 int64_t eng_submit_load(engine *e, const eng_load_req *req, char **err);
-/* The same, every interval_ms (the first run at once); returns the schedule id. */
-int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms, char **err);
+/* The same, every interval_ms; returns the schedule id.  The first run is submitted
+ * before this returns (*first_job gets its job id, or 0), so work submitted next runs
+ * after it. */
+int64_t eng_schedule_load(engine *e, const eng_load_req *req, int64_t interval_ms,
+                          int64_t *first_job, char **err);
 
 enum { KM_CHOOSE_SILHOUETTE = 0, KM_CHOOSE_ELBOW = 1 };
 
@@ -98,14 +101,30 @@ int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err);
  *  "best_k" (the one `choose` picks), "best_silhouette_k", "elbow_k", "choose", "kmin",
  *  "kmax", "silhouette_rows", "rows", "done", ...}. */
 json_t *eng_last_curve(engine *e);
+/* Train every interval_ms when the data changed (see eng_schedule_load for the first run). */
 int64_t eng_schedule_train(engine *e, const eng_train_req *req, int64_t interval_ms,
-                           char **err);
+                           int64_t *first_job, char **err);
 
 /* Schedules (see sched.h). */
 sched *eng_sched(engine *e);
 
+/* `every DURATION COMMAND` for a command that is not a job of its own: every
+ * interval_ms (the first time after one interval, or at once with run_now) an
+ * EV_COMMAND event asks the UI's thread to run `line`; until that thread calls
+ * eng_command_done(e, schedule id), later due times are skipped (counted), never piled
+ * up.  Returns the schedule id, or 0 with *err set. */
+int64_t eng_schedule_command(engine *e, const char *desc, const char *line,
+                             int64_t interval_ms, int run_now, char **err);
+void eng_command_done(engine *e, int64_t sched_id);
+
 /* Make a stored data set version current.  (main) */
 mlwb_status eng_use_data(engine *e, int64_t version, char **err);
+
+/* Retraining policy: when on, a load that makes another data set version current
+ * (new, or changed content) queues a training with the parameters of the last
+ * training submitted (`train`, or a train schedule), and logs it.  Off by default. */
+void eng_set_retrain(engine *e, int on);
+int eng_get_retrain(engine *e);
 
 /* Promotion: with if_better, a new model whose accuracy is below the active model's by
  * more than `margin` is stored but not made active (it stays a version to `use`). */

@@ -22,7 +22,10 @@ typedef enum ev_kind {
     EV_JOB_DONE,   /* job finished (done, failed or cancelled): job_id */
     EV_DATASET,    /* a new current data set: version */
     EV_MODEL,      /* a model was published / activated: version */
-    EV_CURVE       /* a tuning curve gained a fold (eng_last_curve has it): job_id */
+    EV_CURVE,      /* a tuning curve gained a fold or a k (eng_last_curve has it): job_id */
+    EV_COMMAND     /* `every DURATION COMMAND` is due: version = the schedule id, text =
+                    * the command line, to run on the UI's thread; then call
+                    * eng_command_done */
 } ev_kind;
 
 typedef struct ev {

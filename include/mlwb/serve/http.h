@@ -44,12 +44,25 @@ void http_stop(http_server **s);
 int http_port(const http_server *s);
 const char *http_addr(const http_server *s);
 
+/* Latency histogram: bucket 0 counts answers that took under 1 µs, bucket i (1 ..
+ * HTTP_LAT_BUCKETS-2) those in [2^(i-1), 2^i) µs, the last everything slower.  The time
+ * is the server's own: from the start of the handler call that answers to the response
+ * being queued (receiving a body and sending the answer are not included). */
+#define HTTP_LAT_BUCKETS 32
+
 typedef struct http_stats {
     uint64_t requests;     /* all requests answered */
     uint64_t errors;       /* answered with 4xx/5xx */
     uint64_t predictions;  /* instances predicted */
+    uint64_t latency[HTTP_LAT_BUCKETS];
 } http_stats;
 void http_get_stats(const http_server *s, http_stats *out);
+
+/* The q-quantile (0 < q < 1) in milliseconds of the answers counted in `now` but not in
+ * `before` (NULL: all of them), interpolated within its bucket; -1 when there are none. */
+double http_latency_quantile(const http_stats *now, const http_stats *before, double q);
+/* The upper bound of bucket i in seconds (INFINITY for the last). */
+double http_latency_bound(int i);
 
 /* Parse "[ADDR:]PORT" ("8000", "0.0.0.0:8000", "[::1]:8000"); addr gets a malloc'd
  * string or NULL when absent.  Exposed for the command layer and tests. */
