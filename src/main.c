@@ -403,6 +403,9 @@ int main(int argc, char **argv)
 
     cmd_ctx ctx = {.cli = c, .sink = {print_result, print_error, NULL}, .json = o.json,
                    .wait = 1, .origin = "script"};
+    /* a progress line for long jobs, on a terminal only and never in --json mode */
+    if (!o.json && isatty(STDERR_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb") != 0)
+        ctx.progress = stderr;
     cmd_status st = CMD_OK;
     if (use_tui) {
         tui_opts to = {.startup_script = o.file, .ascii = o.ascii};

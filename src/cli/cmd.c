@@ -373,6 +373,36 @@ cmd_status cmd_job_or_error(cmd_ctx *c, int64_t id, char *err)
     return cmd_job_started(c, id);
 }
 
+/* Wait for j; after a second, keep one progress line up to date on c->progress (a
+ * terminal), and erase it at the end so the job's report starts on a clean line. */
+static void wait_showing_progress(cmd_ctx *c, job *j)
+{
+    if (!c->progress) {
+        job_wait(j);
+        return;
+    }
+    if (job_wait_for(j, 1.0))
+        return;
+    int shown = 0;
+    do {
+        char phase[64] = "", bar[21];
+        double f = job_progress(j, phase, sizeof phase);
+        int filled = (int)(f * 20 + 0.5);
+        filled = filled < 0 ? 0 : filled > 20 ? 20 : filled;
+        memset(bar, '#', (size_t)filled);
+        memset(bar + filled, '-', (size_t)(20 - filled));
+        bar[20] = 0;
+        fprintf(c->progress, "\r\033[K[%s] %3.0f%%  %.40s  %.60s", bar, f * 100, phase,
+                job_desc(j));
+        fflush(c->progress);
+        shown = 1;
+    } while (!job_wait_for(j, 0.2));
+    if (shown) {
+        fputs("\r\033[K", c->progress);
+        fflush(c->progress);
+    }
+}
+
 cmd_status cmd_job_started(cmd_ctx *c, int64_t id)
 {
     job *j = job_get(eng_jobs(c->cli->eng), id);
@@ -380,7 +410,7 @@ cmd_status cmd_job_started(cmd_ctx *c, int64_t id)
         return cmd_error(c, "job %lld vanished", (long long)id);
     cmd_status st = CMD_OK;
     if (c->wait) {
-        job_wait(j);
+        wait_showing_progress(c, j);
         st = cmd_report_job(c, j);
     } else if (!c->json) {
         cmd_result(c, NULL, "job %lld started: %s", (long long)id, job_desc(j));

@@ -315,6 +315,27 @@ void job_wait(job *j)
     pthread_mutex_unlock(&p->mu);
 }
 
+int job_wait_for(job *j, double seconds)
+{
+    job_pool *p = j->pool;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);  /* done_cv uses the default clock */
+    double whole = (double)(long)seconds;
+    ts.tv_sec += (time_t)whole;
+    ts.tv_nsec += (long)((seconds - whole) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&p->mu);
+    while (!finished(j))
+        if (pthread_cond_timedwait(&p->done_cv, &p->mu, &ts) != 0)
+            break;
+    int done = finished(j);
+    pthread_mutex_unlock(&p->mu);
+    return done;
+}
+
 void job_wait_all(job_pool *p)
 {
     pthread_mutex_lock(&p->mu);

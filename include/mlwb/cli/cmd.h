@@ -46,6 +46,8 @@ typedef struct cmd_ctx {
     int line;            /* current line in `file` */
     const char *origin;  /* "prompt", "script", ... (logged with predictions) */
     const char *cmd;     /* the command running now (set by the interpreter) */
+    FILE *progress;      /* while waiting for a job longer than a second, a progress line
+                          * is redrawn here (a terminal's stderr), or NULL */
 } cmd_ctx;
 
 typedef enum cmd_status { CMD_OK = 0, CMD_ERROR = 1, CMD_QUIT = 2 } cmd_status;
