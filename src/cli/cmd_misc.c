@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd_int.h"
 
@@ -77,24 +78,51 @@ const cmd_entry cmd_serve_entry = {
     "serve\n    Show the listener's address and counters.",
     0, 1, "token", serve_exec};
 
+/* "08:12:03" (local time) or "-" for 0. */
+static const char *clock_hms(double t, char *buf, size_t n)
+{
+    if (t <= 0) {
+        snprintf(buf, n, "-");
+        return buf;
+    }
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    strftime(buf, n, "%H:%M:%S", &tm);
+    return buf;
+}
+
 static cmd_status jobs_exec(cmd_ctx *c, const cmd_args *a)
 {
     size_t n = 0;
     job **list = job_list(eng_jobs(c->cli->eng), &n);
-    if (!c->json && n == 0)
-        cmd_result(c, NULL, "no jobs yet");
+    if (!c->json)
+        cmd_result(c, NULL, n ? "  id  state     done  started   took    what"
+                              : "no jobs yet");
     for (size_t i = 0; i < n; i++) {
-        char phase[64];
+        char phase[64], st[16], took[72];
         double f = job_progress(list[i], phase, sizeof phase);
+        double tq, ts, te;
+        job_times(list[i], &tq, &ts, &te);
         job_state s = job_get_state(list[i]);
-        json_t *o = json_pack("{sI ss ss ss sf}", "id", (json_int_t)job_id(list[i]), "kind",
+        json_t *o = json_pack("{sI ss ss ss sf ss}", "id", (json_int_t)job_id(list[i]), "kind",
                               job_kind(list[i]), "desc", job_desc(list[i]), "state",
-                              job_state_name(s), "progress", f);
+                              job_state_name(s), "progress", f, "phase", phase);
+        json_object_set_new(o, "queued_at", json_real(tq));
+        json_object_set_new(o, "started_at", ts > 0 ? json_real(ts) : json_null());
+        json_object_set_new(o, "ended_at", te > 0 ? json_real(te) : json_null());
         if (s == JOB_FAILED)
             json_object_set_new(o, "error", json_string(job_error(list[i])));
-        cmd_result(c, o, "%4lld  %-9s %3.0f%%  %s%s%s", (long long)job_id(list[i]),
-                   job_state_name(s), f * 100, job_desc(list[i]),
-                   s == JOB_FAILED ? ": " : "", s == JOB_FAILED ? job_error(list[i]) : "");
+        if (ts > 0 && te > 0)
+            snprintf(took, sizeof took, "%.2fs", te - ts);
+        else if (ts > 0)
+            snprintf(took, sizeof took, "%.40s", phase[0] ? phase : "running");
+        else
+            snprintf(took, sizeof took, "-");
+        cmd_result(c, o, "%4lld  %-9s %3.0f%%  %-8s  %-7s %s%s%s", (long long)job_id(list[i]),
+                   job_state_name(s), f * 100, clock_hms(ts, st, sizeof st), took,
+                   job_desc(list[i]), s == JOB_FAILED ? ": " : "",
+                   s == JOB_FAILED ? job_error(list[i]) : "");
     }
     job_list_free(list, n);
     return CMD_OK;
@@ -102,7 +130,9 @@ static cmd_status jobs_exec(cmd_ctx *c, const cmd_args *a)
 
 const cmd_entry cmd_jobs_entry = {
     "jobs", "jobs", "list background jobs",
-    "jobs\n    Every job of this session: id, state, progress, what it does.", 0, 0, NULL,
+    "jobs\n    Every job of this session: id, state (queued, running, done, failed,\n"
+    "    cancelled), progress, when it started and how long it took (or its phase while\n"
+    "    it runs), what it does, and a failed job's reason.", 0, 0, NULL,
     jobs_exec};
 
 static cmd_status wait_exec(cmd_ctx *c, const cmd_args *a)

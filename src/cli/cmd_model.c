@@ -135,7 +135,7 @@ static cmd_status parse_train_kmeans(cmd_ctx *c, const cmd_args *a, eng_train_re
         return cmd_error(c, "kmin= and kmax= go with k=auto (the sweep's range)");
     int lo = kmin ? (int)kmin : KM_SWEEP_KMIN, hi = kmax ? (int)kmax : KM_SWEEP_KMAX;
     if (!req->km.k && hi < lo)
-        return cmd_error(c, "kmax=%d is below kmin=%d", hi, lo);
+        return cmd_error(c, "kmax=%d%s is below kmin=%d", hi, kmax ? "" : " (the default)", lo);
     req->km.kmin = (int)kmin;
     req->kmax = (int)kmax;
     req->seed = (unsigned long)seed;
@@ -293,7 +293,7 @@ const cmd_entry cmd_tune_entry = {
     "tune",
     "tune knn [kmax=50] [folds=N|loo] [weights=uniform|distance] [scale=zscore|none] "
     "[distance=euclidean|manhattan|cosine] [seed=S] | tune kmeans [kmin=2] [kmax=12] "
-    "[n_init=3] [choose=silhouette|elbow] [scale=zscore|none] [seed=S]",
+    "[n_init=3] [choose=silhouette|elbow] [scale=zscore|none] [seed=S] [max_iter=300] [tol=1e-4]",
     "compute the k-curve (accuracy, or k-means scores, for every k) without publishing a model",
     "tune knn [kmax=50] [folds=N|loo] [weights=...] [scale=...] [distance=...] [seed=S]\n"
     "    The cross-validated accuracy (mean and sd over the folds) for every k = 1..kmax,\n"
@@ -303,6 +303,7 @@ const cmd_entry cmd_tune_entry = {
     "    error of it, a table and a chart; 'curve' shows it again.  Folds are stratified\n"
     "    and shuffled with seed=S.\n"
     "tune kmeans [kmin=2] [kmax=12] [n_init=3] [choose=...] [scale=...] [seed=S]\n"
+    "          [max_iter=300] [tol=1e-4]\n"
     "    The k-means sweep of 'train kmeans' without publishing a model: per k the\n"
     "    inertia, silhouette, Calinski-Harabasz, Davies-Bouldin (and ARI, NMI against\n"
     "    labels), the best-silhouette k and the elbow k, a table and two charts.",
@@ -332,7 +333,7 @@ static void print_kmeans_curve(cmd_ctx *c, json_t *curve)
 {
     json_t *pts = json_object_get(curve, "points");
     size_t n = json_array_size(pts);
-    size_t cap = 1024 + n * 128, o = 0;
+    size_t cap = 1536 + n * 128, o = 0;
     char *text = malloc(cap);
     if (!text) {
         cmd_result(c, curve, "out of memory");
@@ -350,19 +351,27 @@ static void print_kmeans_curve(cmd_ctx *c, json_t *curve)
                  rows, (long long)json_integer_value(json_object_get(curve, "seed")));
     else
         snprintf(srow, sizeof srow, "all %lld rows", rows);
+    char sl[32];
     if (elbow)
         snprintf(el, sizeof el, "k=%d", elbow);
     else
         snprintf(el, sizeof el, "none");
+    if (sil)
+        snprintf(sl, sizeof sl, "k=%d", sil);
+    else
+        snprintf(sl, sizeof sl, "none");
     o += (size_t)snprintf(text + o, cap - o,
                           "k-sweep k=%lld..%lld (%s, n_init %lld; silhouette over %s)%s\n"
-                          "best silhouette: k=%d; elbow of the inertia: %s; choose=%s gives k=%d\n",
+                          "best silhouette: %s; elbow of the inertia: %s; choose=%s gives k=%d\n",
                           (long long)json_integer_value(json_object_get(curve, "kmin")),
                           (long long)json_integer_value(json_object_get(curve, "kmax")),
                           json_string_value(json_object_get(curve, "scale")),
                           (long long)json_integer_value(json_object_get(curve, "n_init")), srow,
-                          json_is_true(json_object_get(curve, "done")) ? "" : " (running)", sil,
+                          json_is_true(json_object_get(curve, "done")) ? "" : " (running)", sl,
                           el, json_string_value(json_object_get(curve, "choose")), best);
+    const char *note = json_string_value(json_object_get(curve, "note"));
+    if (note)
+        o += (size_t)snprintf(text + o, cap - o, "note: %s\n", note);
     o += (size_t)snprintf(text + o, cap - o, "    k        inertia  silhouette     CH          DB%s\n",
                           truth ? "       ARI     NMI" : "");
     for (size_t i = 0; i < n && o < cap; i++) {
@@ -597,7 +606,7 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
         return cmd_fail(c, err);
     }
     if (!c->json)
-        cmd_result(c, NULL, n ? "  version  kind  data  params                                               metrics"
+        cmd_result(c, NULL, n ? "  version  kind    data  params                                               metrics"
                               : "no models yet: try 'train knn k=5'");
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_pack("{sI ss sb so so sI sf sf}", "version", (json_int_t)list[i].version,
@@ -613,7 +622,7 @@ static cmd_status models_exec(cmd_ctx *c, const cmd_args *a)
         kv_text(list[i].params_json, ptext, sizeof ptext, pkeys);
         kv_text(list[i].metrics_json, mtext, sizeof mtext, mkeys);
         snprintf(dv, sizeof dv, "v%lld", (long long)list[i].dataset_version);
-        cmd_result(c, o, "%s %-8lld %-5s %-5s %-52s %s", list[i].active ? "*" : " ",
+        cmd_result(c, o, "%s %-8lld %-7s %-5s %-52s %s", list[i].active ? "*" : " ",
                    (long long)list[i].version, list[i].kind, dv, ptext, mtext);
     }
     store_model_list_free(&list, n);

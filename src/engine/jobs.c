@@ -37,7 +37,7 @@ struct job {
     char phase[64];
     json_t *result;
     char *error;
-    double started, ended;
+    double queued, started, ended;  /* wall clock; 0 = not yet */
     job_pool *pool;
     job *next_queued;
 };
@@ -241,6 +241,8 @@ int64_t job_submit_tagged(job_pool *p, const char *kind, const char *desc, int64
                           job_fn fn, void *arg, void (*arg_free)(void *))
 {
     job *j = calloc(1, sizeof *j);
+    if (j)
+        j->queued = now();
     if (!j) {
         if (arg_free)
             arg_free(arg);
@@ -313,6 +315,15 @@ void job_wait(job *j)
     while (!finished(j))
         pthread_cond_wait(&p->done_cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
+}
+
+void job_times(job *j, double *queued, double *started, double *ended)
+{
+    pthread_mutex_lock(&j->mu);
+    *queued = j->queued;
+    *started = j->started;
+    *ended = j->ended;
+    pthread_mutex_unlock(&j->mu);
 }
 
 int job_wait_for(job *j, double seconds)

@@ -158,19 +158,26 @@ mlwb_status eng_run_train_kmeans(job *j, store *st, train_job *t, json_t **resul
         goto out;
     }
     cj = sweep_json(&sr, req->km.choose, req->km.scale, n_init, req->seed, 1);
-    eng_set_last_curve(e, json_incref(cj));
-    ev_post(eng_events(e), EV_CURVE, job_id(j), 0, 1, "done");
-    char note[128] = "";
+    char note[256] = "";
     int k = auto_k ? chosen_k(&sr, req->km.choose, note, sizeof note) : req->km.k;
     const char *why = !auto_k ? "fixed" : note[0] ? "fallback" : choose_name(req->km.choose);
     if (auto_k && sr.best_silhouette_k && sr.elbow_k && sr.best_silhouette_k != sr.elbow_k)
         snprintf(note, sizeof note, "silhouette says k=%d, the elbow says k=%d; used %s",
                  sr.best_silhouette_k, sr.elbow_k, choose_name(req->km.choose));
+    int asked_kmax = req->kmax ? req->kmax : KM_SWEEP_KMAX;
+    if (auto_k && sr.kmax < asked_kmax) {  /* lowered to n - 1: say so */
+        size_t l = strlen(note);
+        snprintf(note + l, sizeof note - l, "%skmax=%d lowered to %d (the rows minus one)",
+                 l ? "; " : "", asked_kmax, sr.kmax);
+    }
+    if (note[0])
+        json_object_set_new(cj, "note", json_string(note));
+    /* shared from here on: not modified again */
+    eng_set_last_curve(e, json_incref(cj));
+    ev_post(eng_events(e), EV_CURVE, job_id(j), 0, 1, "done");
     if (req->tune_only) {
         *result = json_deep_copy(cj);
         json_object_set_new(*result, "data_version", json_integer(d->version));
-        if (note[0])
-            json_object_set_new(*result, "note", json_string(note));
         goto out;
     }
     const km_sweep_point *p = km_sweep_at(&sr, k);

@@ -58,6 +58,8 @@ void job_release(job **j);
 
 /* Block until the job has finished. */
 void job_wait(job *j);
+/* When the job was queued, started and ended (wall-clock seconds; 0 = not yet). */
+void job_times(job *j, double *queued, double *started, double *ended);
 /* Wait at most `seconds` for j to finish; 1 when it has. */
 int job_wait_for(job *j, double seconds);
 /* Block until no job is queued or running. */
