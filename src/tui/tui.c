@@ -9,9 +9,13 @@
  *   - One thread: the caller's.  It alone touches ncurses and readline.
  *   - The loop sleeps in poll() on three descriptors: the terminal (stdin), the engine's
  *     event pipe (ev_fd) and a self-pipe written by the signal handlers.  The timeout is
- *     infinite when nothing moves, 250 ms while jobs run or the listener serves (to
- *     refresh progress and counters), and shorter only to honour the redraw rate limit
- *     (panels at most every 100 ms; the prompt is drawn at once on each key).
+ *     infinite when nothing moves, 250 ms while jobs run, the listener serves or a
+ *     schedule exists (to refresh progress, counters and the "next load" countdown), and
+ *     shorter only to honour the redraw rate limit (panels at most every 100 ms; the
+ *     prompt is drawn at once on each key).  A tick marks a panel dirty only when what it
+ *     shows has changed, so an idle listener costs a few wake-ups a second and no drawing.
+ *   - Events mark panels dirty: EV_CURVE the Curve (a sweep's points appear as they are
+ *     computed), EV_MODEL the Model, Quality and Curve, EV_DATASET the Data panel.
  *   - Signals only write a byte to the self-pipe: SIGWINCH re-lays out the screen from
  *     TIOCGWINSZ (resizeterm, new windows); SIGTERM, SIGHUP and SIGINT leave cleanly.
  *     (In raw mode Ctrl-C is a key, bound to "clear the line".)  The previous handlers
@@ -148,7 +152,7 @@ static void handle_event(tui_state *t, const ev *e)
         break;
     case EV_JOB_DONE:
         job_done(t, e->job_id);
-        t->dirty |= TUI_D_JOBS | TUI_D_DATA | TUI_D_MODEL | TUI_D_LOG;
+        t->dirty |= TUI_D_JOBS | TUI_D_DATA | TUI_D_MODEL | TUI_D_LOG | TUI_D_CURVE;
         break;
     case EV_DATASET: {
         struct timespec ts;
@@ -158,11 +162,12 @@ static void handle_event(tui_state *t, const ev *e)
     }
         t->dirty |= TUI_D_DATA | TUI_D_MODEL;
         break;
-    case EV_MODEL:
-        t->dirty |= TUI_D_MODEL;
+    case EV_MODEL:  /* published, kept back, or activated by `use` */
+        t->versions_stale = 1;
+        t->dirty |= TUI_D_MODEL | TUI_D_QUALITY | TUI_D_CURVE;
         break;
-    case EV_CURVE:  /* a curve panel is to come; the job's progress shows the fold */
-        t->dirty |= TUI_D_JOBS;
+    case EV_CURVE:  /* the curve gained a fold or a k */
+        t->dirty |= TUI_D_CURVE | TUI_D_JOBS;
         break;
     case EV_COMMAND: {  /* `every DURATION COMMAND` is due: run it here, like a typed line */
         char echo[600];
@@ -277,6 +282,13 @@ static void read_signals(tui_state *t)
         resize(t);
 }
 
+/* Whether another byte is waiting (the rest of an escape sequence arrives with it). */
+static int more_input(void)
+{
+    struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+    return poll(&p, 1, 5) > 0 && (p.revents & POLLIN);
+}
+
 /* Returns how many bytes were read. */
 static int read_keys(tui_state *t)
 {
@@ -294,6 +306,10 @@ static int read_keys(tui_state *t)
             }
             break;
         }
+        if (ch == 0x1b && t->zoom >= 0 && !more_input()) {  /* a lone Esc un-zooms */
+            tui_view_zoom(t, 0);
+            continue;
+        }
         if (t->prompt_open)
             tui_rl_feed(t, ch);
     }
@@ -307,14 +323,20 @@ static void loop(tui_state *t)
     int empty_reads = 0;
     while (!t->quit) {
         double now = tui_now();
-        int moving = t->active_jobs > 0 || cli_server(t->cli) != NULL || t->server.serving;
+        int scheduled = sched_count(eng_sched(t->eng)) > 0;
+        int moving = t->active_jobs > 0 || cli_server(t->cli) != NULL || t->server.serving ||
+                     scheduled || t->next_load >= 0;
         if (moving && now - last_tick >= TICK_MS / 1000.0) {
             last_tick = now;
             if (t->active_jobs > 0)
                 t->dirty |= TUI_D_JOBS;
-            tui_view_sample_server(t, now);
-            if (t->server.serving)
+            if (tui_view_sample_server(t, now))
                 t->dirty |= TUI_D_SERVER;
+            int next = tui_view_next_load(t, NULL);
+            if (next != t->next_load) {
+                t->next_load = next;
+                t->dirty |= TUI_D_DATA;
+            }
         }
         int timeout = moving ? TICK_MS : -1;
         if (t->dirty) {
@@ -384,6 +406,10 @@ int tui_run(cli *c, const tui_opts *o)
     t.ctx.file = NULL;
     t.ctx.line = 0;
     t.ctx.origin = "prompt";
+    t.focus = TUI_P_LOG;
+    t.zoom = -1;
+    t.next_load = -1;
+    t.versions_stale = 1;
     if (tui_log_init(&t.log, TUI_LOG_LINES) != 0) {
         fprintf(stderr, "mlwb: out of memory\n");
         return 1;
@@ -426,6 +452,7 @@ int tui_run(cli *c, const tui_opts *o)
     }
 
     tui_rl_close(&t);
+    tui_rl_done(&t);
     tui_view_destroy(&t);
     endwin();
     delscreen(t.screen);
@@ -433,6 +460,7 @@ int tui_run(cli *c, const tui_opts *o)
     if (t.data)
         ds_release(&t.data);
     free(t.class_counts);
+    tui_graph_free(&t);
     tui_log_free(&t.log);
     return 0;
 }

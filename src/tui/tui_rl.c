@@ -15,16 +15,27 @@
  *   - output goes through rl_redisplay_function (tui_rl_draw): the prompt and
  *     rl_line_buffer on the bottom line, scrolled horizontally to keep the cursor, whose
  *     column comes from rl_point measured with wcwidth;
- *   - completion lists go to the log pane (rl_completion_display_matches_hook).
+ *   - completion lists go to the log pane (rl_completion_display_matches_hook);
+ *   - function keys are bound by their escape sequences (xterm/tmux/screen, rxvt, the
+ *     linux console): F1 help, F2 / Shift-F2 focus, F3 zoom; a lone Esc (un-zoom) is
+ *     caught by tui.c before it reaches readline, since readline would take it as the
+ *     start of a sequence;
+ *   - history is kept across sessions in $XDG_STATE_HOME/mlwb/history (default
+ *     ~/.local/state/mlwb/history; directories made 0700, the file 0600): read at start,
+ *     the lines of this session appended at exit and the file cut to its last 1000
+ *     lines.  When neither variable is set, or the file cannot be written, history is
+ *     simply not kept: never an error.
  *
  * Readline keeps global state, so this file keeps one static pointer to the TUI's state;
  * only the UI thread calls anything here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -37,6 +48,7 @@ static tui_state *T;          /* the running TUI (readline's callbacks have no u
 static FILE *rl_null;         /* readline's output stream: nowhere */
 
 #define PROMPT "mlwb> "
+#define HISTORY_LINES 1000
 
 /* ---- input --------------------------------------------------------------------------- */
 
@@ -182,8 +194,11 @@ static void on_line(char *line)
     const char *p = line;
     while (*p == ' ' || *p == '\t')
         p++;
-    if (*p)
+    HIST_ENTRY *prev = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+    if (*p && !(prev && prev->line && strcmp(prev->line, line) == 0)) {
         add_history(line);
+        T->hist_added++;
+    }
     tui_run_prompt_line(T, line);
     free(line);
     T->hscroll = 0;
@@ -191,15 +206,54 @@ static void on_line(char *line)
         tui_rl_close(T);
 }
 
-/* ---- completion ------------------------------------------------------------------------ */
+/* ---- completion ------------------------------------------------------------------------
+ *
+ * What Tab completes depends on the words before the cursor (in the current command,
+ * after the last ';'):
+ *   the first word                       command names
+ *   help W                               command names
+ *   set W / set NAME=V                   setting names / their values (from `settings`)
+ *   load sample W                        the bundled sample names
+ *   load csv W, load sqlite W, file=W,   file names (readline's own completion)
+ *     out=W, path=W
+ *   NAME=W                               the option's values where its usage lists words
+ *                                        (choose=silhouette|elbow, weights=..., k=auto)
+ *   anything else                        the next literal word of the command's usage
+ *                                        alternatives that fit what is typed (train knn,
+ *                                        serve stop), else their option names with '='
+ *                                        (train kmeans ch -> choose=), those already
+ *                                        typed left out
+ * Option names and values come from the command table's usage strings, so they follow
+ * the commands as they change.  Candidates are collected first, then readline's
+ * generator hands out those that start with the text. */
 
-static const char *const load_sources[] = {"csv", "sample", "synth", "sqlite", NULL};
-static const char *const train_kinds[] = {"knn", "kmeans", NULL};
-static const char *const serve_words[] = {"stop", NULL};
+#define MAX_WORDS 16
+#define MAX_CANDS 256
 
-enum { FROM_LIST, FROM_COMMANDS, FROM_SAMPLES };
-static int gen_from;
-static const char *const *gen_list;
+static char *cands[MAX_CANDS];
+static size_t ncands;
+
+static void cands_clear(void)
+{
+    for (size_t i = 0; i < ncands; i++)
+        free(cands[i]);
+    ncands = 0;
+}
+
+static void cand_add(const char *s, size_t len)
+{
+    if (len == 0 || ncands == MAX_CANDS)
+        return;
+    for (size_t i = 0; i < ncands; i++)
+        if (strlen(cands[i]) == len && strncmp(cands[i], s, len) == 0)
+            return;
+    char *c = malloc(len + 1);
+    if (!c)
+        return;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    cands[ncands++] = c;
+}
 
 static char *generate(const char *text, int state)
 {
@@ -207,31 +261,18 @@ static char *generate(const char *text, int state)
     if (state == 0)
         i = 0;
     size_t tl = strlen(text);
-    for (;;) {
-        const char *cand = NULL;
-        if (gen_from == FROM_COMMANDS) {
-            const cmd_info *ci = cmd_info_at(i);
-            if (!ci)
-                return NULL;
-            cand = ci->name;
-        } else if (gen_from == FROM_SAMPLES) {
-            sample_info si;
-            if (!sample_at(i, &si))
-                return NULL;
-            cand = si.name;
-        } else {
-            cand = gen_list[i];
-            if (!cand)
-                return NULL;
-        }
-        i++;
-        if (cand && strncmp(cand, text, tl) == 0)
-            return strdup(cand);
+    while (i < ncands) {
+        const char *c = cands[i++];
+        if (strncmp(c, text, tl) == 0)
+            return strdup(c);
     }
+    return NULL;
 }
 
-/* The words before the one being completed, in the current command (after the last ';'). */
-static int words_before(int start, char *w0, size_t n0, char *w1, size_t n1)
+/* The words before the one being completed, in the current command (after the last
+ * ';'), into words[] (each truncated to 63 bytes); the partial word that ends at start
+ * (e.g. "choose=" when completing after '=') goes to *pre.  Returns the word count. */
+static int words_before(int start, char words[][64], int max, char *pre, size_t npre)
 {
     const char *buf = rl_line_buffer;
     int from = 0;
@@ -239,7 +280,7 @@ static int words_before(int start, char *w0, size_t n0, char *w1, size_t n1)
         if (buf[i] == ';')
             from = i + 1;
     int count = 0, i = from;
-    w0[0] = w1[0] = '\0';
+    pre[0] = '\0';
     while (i < start) {
         while (i < start && (buf[i] == ' ' || buf[i] == '\t'))
             i++;
@@ -248,39 +289,288 @@ static int words_before(int start, char *w0, size_t n0, char *w1, size_t n1)
         int b = i;
         while (i < start && buf[i] != ' ' && buf[i] != '\t')
             i++;
-        size_t len = (size_t)(i - b);
-        if (count == 0)
-            snprintf(w0, n0, "%.*s", (int)len, buf + b);
-        else if (count == 1)
-            snprintf(w1, n1, "%.*s", (int)len, buf + b);
+        int len = i - b;
+        if (i == start) {  /* runs into the word being completed */
+            snprintf(pre, npre, "%.*s", len, buf + b);
+            break;
+        }
+        if (count < max)
+            snprintf(words[count], 64, "%.*s", len, buf + b);
         count++;
     }
-    return count;
+    return count < max ? count : max;
+}
+
+/* The command a typed first word names (exact, else a unique prefix), or NULL. */
+static const cmd_info *find_cmd(const char *w)
+{
+    const cmd_info *found = NULL;
+    size_t len = strlen(w), matches = 0;
+    for (size_t i = 0;; i++) {
+        const cmd_info *ci = cmd_info_at(i);
+        if (!ci)
+            break;
+        if (strcmp(ci->name, w) == 0)
+            return ci;
+        if (len > 0 && strncmp(ci->name, w, len) == 0) {
+            found = ci;
+            matches++;
+        }
+    }
+    return matches == 1 ? found : NULL;
+}
+
+static int is_literal(const char *tok, size_t len)
+{
+    if (len == 0 || tok[0] < 'a' || tok[0] > 'z')
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = tok[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* An option token "[name=SPEC]" / "name=SPEC": the name's span and the spec's. */
+static int option_of(const char *tok, size_t len, const char **name, size_t *nlen,
+                     const char **spec, size_t *slen)
+{
+    while (len > 0 && (*tok == '[' || *tok == '('))
+        tok++, len--;
+    while (len > 0 && (tok[len - 1] == ']' || tok[len - 1] == ')'))
+        len--;
+    const char *eq = memchr(tok, '=', len);
+    if (!eq || eq == tok || !is_literal(tok, (size_t)(eq - tok)))
+        return 0;
+    *name = tok;
+    *nlen = (size_t)(eq - tok);
+    *spec = eq + 1;
+    *slen = len - *nlen - 1;
+    return 1;
+}
+
+/* The words of one usage alternative ("train knn [k=N|auto] ..."). */
+typedef struct alt {
+    const char *tok[32];
+    size_t len[32];
+    int n;
+} alt;
+
+static void alt_split(const char *s, size_t len, alt *a)
+{
+    a->n = 0;
+    size_t i = 0;
+    while (i < len && a->n < 32) {
+        while (i < len && s[i] == ' ')
+            i++;
+        if (i >= len)
+            break;
+        size_t b = i;
+        while (i < len && s[i] != ' ')
+            i++;
+        a->tok[a->n] = s + b;
+        a->len[a->n++] = i - b;
+    }
+}
+
+/* Whether the typed words fit the alternative's leading literal words; *lead gets how
+ * many leading words are literal (the command name included). */
+static int alt_fits(const alt *a, char words[][64], int nw, int *lead)
+{
+    int l = 0;
+    while (l < a->n && is_literal(a->tok[l], a->len[l]) && !memchr(a->tok[l], '=', a->len[l]))
+        l++;
+    *lead = l;
+    for (int i = 1; i < nw && i < l; i++)
+        if (strlen(words[i]) != a->len[i] || strncmp(words[i], a->tok[i], a->len[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static int typed(char words[][64], int nw, const char *name, size_t nlen)
+{
+    for (int i = 1; i < nw; i++)
+        if (strncmp(words[i], name, nlen) == 0 && words[i][nlen] == '=')
+            return 1;
+    return 0;
+}
+
+/* Add the words of a spec "N|auto" / "k=N|k=auto" / "uniform|distance". */
+static void add_values(const char *spec, size_t slen, const char *name, size_t nlen)
+{
+    size_t i = 0;
+    while (i <= slen) {
+        size_t b = i;
+        while (i < slen && spec[i] != '|')
+            i++;
+        const char *v = spec + b;
+        size_t vl = i - b;
+        if (vl > nlen && strncmp(v, name, nlen) == 0 && v[nlen] == '=') {
+            v += nlen + 1;
+            vl -= nlen + 1;
+        }
+        if (is_literal(v, vl))
+            cand_add(v, vl);
+        i++;
+    }
+}
+
+/* Walk the usage alternatives of ci that fit the typed words.  With value_of NULL: add
+ * the next literal word, or the option names; else add the values of that option. */
+static void from_usage(const cmd_info *ci, char words[][64], int nw, const char *value_of)
+{
+    const char *u = ci->usage ? ci->usage : "";
+    const char *each = strstr(u, "(each:");  /* options every alternative takes */
+    size_t ulen = each ? (size_t)(each - u) : strlen(u);
+    size_t vlen = value_of ? strlen(value_of) : 0;
+    int any_fit = 0, fit_lead = 0;
+    size_t i = 0;
+    while (i < ulen) {
+        const char *bar = strstr(u + i, " | ");
+        size_t end = bar && (size_t)(bar - u) < ulen ? (size_t)(bar - u) : ulen;
+        alt a;
+        alt_split(u + i, end - i, &a);
+        i = end + 3;
+        int lead;
+        if (a.n == 0 || !alt_fits(&a, words, nw, &lead))
+            continue;
+        any_fit = 1;
+        if (lead > fit_lead)
+            fit_lead = lead;
+        if (!value_of && nw < lead) {
+            cand_add(a.tok[nw], a.len[nw]);
+            continue;
+        }
+        for (int k = lead; k < a.n; k++) {
+            const char *name, *spec;
+            size_t nl, sl;
+            if (!option_of(a.tok[k], a.len[k], &name, &nl, &spec, &sl))
+                continue;
+            if (value_of) {
+                if (nl == vlen && strncmp(name, value_of, nl) == 0)
+                    add_values(spec, sl, name, nl);
+            } else if (!typed(words, nw, name, nl)) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%.*s=", (int)nl, name);
+                cand_add(buf, strlen(buf));
+            }
+        }
+    }
+    if (each && any_fit && (value_of || nw >= fit_lead)) {
+        alt a;
+        alt_split(each, strlen(each), &a);
+        for (int k = 0; k < a.n; k++) {
+            const char *name, *spec;
+            size_t nl, sl;
+            if (!option_of(a.tok[k], a.len[k], &name, &nl, &spec, &sl))
+                continue;
+            if (value_of) {
+                if (nl == vlen && strncmp(name, value_of, nl) == 0)
+                    add_values(spec, sl, name, nl);
+            } else if (!typed(words, nw, name, nl)) {
+                char buf[64];
+                snprintf(buf, sizeof buf, "%.*s=", (int)nl, name);
+                cand_add(buf, strlen(buf));
+            }
+        }
+    }
+}
+
+/* `settings` run quietly in JSON: each result line is one setting. */
+static void collect_result(void *ud, const char *text)
+{
+    json_t *o = json_loads(text, 0, NULL);
+    if (o)
+        json_array_append_new(ud, o);
+}
+
+static void collect_error(void *ud, const char *text)
+{
+    (void)ud, (void)text;
+}
+
+static void from_settings(const char *value_of)
+{
+    json_t *arr = json_array();
+    if (!arr)
+        return;
+    cmd_ctx c = T->ctx;
+    c.sink.result = collect_result;
+    c.sink.error = collect_error;
+    c.sink.ud = arr;
+    c.json = 1;
+    c.file = NULL;
+    cmd_run_line(&c, "settings", 0);
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o) {
+        const char *name = json_string_value(json_object_get(o, "setting"));
+        const char *values = json_string_value(json_object_get(o, "values"));
+        if (!name)
+            continue;
+        if (!value_of) {
+            char buf[96];
+            snprintf(buf, sizeof buf, "%s=", name);
+            cand_add(buf, strlen(buf));
+        } else if (strcmp(name, value_of) == 0 && values) {
+            add_values(values, strlen(values), name, strlen(name));
+        }
+    }
+    json_decref(arr);
+}
+
+static int is_path_option(const char *name)
+{
+    return strcmp(name, "file") == 0 || strcmp(name, "out") == 0 || strcmp(name, "path") == 0;
 }
 
 static char **complete(const char *text, int start, int end)
 {
     (void)end;
-    char w0[32], w1[32];
-    int nw = words_before(start, w0, sizeof w0, w1, sizeof w1);
-    gen_from = FROM_LIST;
-    gen_list = NULL;
-    if (nw == 0)
-        gen_from = FROM_COMMANDS;
-    else if (nw == 1 && strcmp(w0, "help") == 0)
-        gen_from = FROM_COMMANDS;
-    else if (nw == 1 && strcmp(w0, "load") == 0)
-        gen_list = load_sources;
-    else if (nw == 1 && (strcmp(w0, "train") == 0 || strcmp(w0, "tune") == 0))
-        gen_list = train_kinds;
-    else if (nw == 1 && strcmp(w0, "serve") == 0)
-        gen_list = serve_words;
-    else if (nw == 2 && strcmp(w0, "load") == 0 && strcmp(w1, "sample") == 0)
-        gen_from = FROM_SAMPLES;
-    else
-        return NULL;  /* readline's file name completion (load csv PATH, file=PATH) */
-    rl_attempted_completion_over = 1;
-    return rl_completion_matches(text, generate);
+    char words[MAX_WORDS][64], pre[64];
+    int nw = words_before(start, words, MAX_WORDS, pre, sizeof pre);
+    cands_clear();
+    rl_attempted_completion_over = 1;  /* no file names unless a path is expected */
+    const cmd_info *ci = nw > 0 ? find_cmd(words[0]) : NULL;
+    size_t pl = strlen(pre);
+    if (nw == 0 && pl == 0) {
+        for (size_t i = 0; (ci = cmd_info_at(i)) != NULL; i++)
+            cand_add(ci->name, strlen(ci->name));
+    } else if (!ci) {
+        return NULL;
+    } else if (pl > 0 && pre[pl - 1] == '=') {  /* an option's value */
+        pre[pl - 1] = '\0';
+        if (is_path_option(pre)) {
+            rl_attempted_completion_over = 0;
+            return NULL;
+        }
+        if (strcmp(ci->name, "set") == 0)
+            from_settings(pre);
+        else
+            from_usage(ci, words, nw, pre);
+    } else if (strcmp(ci->name, "help") == 0 && nw == 1) {
+        for (size_t i = 0; (ci = cmd_info_at(i)) != NULL; i++)
+            cand_add(ci->name, strlen(ci->name));
+    } else if (strcmp(ci->name, "set") == 0) {
+        from_settings(NULL);
+    } else if (strcmp(ci->name, "load") == 0 && nw == 2 && strcmp(words[1], "sample") == 0) {
+        sample_info si;
+        for (size_t i = 0; sample_at(i, &si); i++)
+            cand_add(si.name, strlen(si.name));
+    } else if (strcmp(ci->name, "load") == 0 && nw == 2 &&
+               (strcmp(words[1], "csv") == 0 || strcmp(words[1], "sqlite") == 0)) {
+        rl_attempted_completion_over = 0;
+        return NULL;
+    } else {
+        from_usage(ci, words, nw, NULL);
+    }
+    if (ncands == 0)
+        return NULL;
+    char **m = rl_completion_matches(text, generate);
+    if (m && m[0] && m[0][0] && m[0][strlen(m[0]) - 1] == '=')
+        rl_completion_suppress_append = 1;  /* "choose=" then the value, no space */
+    return m;
 }
 
 /* List the candidates in the log pane, in columns, instead of on the terminal. */
@@ -358,6 +648,27 @@ static int key_question(int count, int key)
     return key_help(count, key);
 }
 
+static int key_focus_next(int count, int key)
+{
+    (void)count, (void)key;
+    tui_view_focus(T, 1);
+    return 0;
+}
+
+static int key_focus_prev(int count, int key)
+{
+    (void)count, (void)key;
+    tui_view_focus(T, -1);
+    return 0;
+}
+
+static int key_zoom(int count, int key)
+{
+    (void)count, (void)key;
+    tui_view_zoom(T, T->zoom < 0);
+    return 0;
+}
+
 static int key_redraw(int count, int key)
 {
     (void)count, (void)key;
@@ -374,6 +685,55 @@ static int key_cancel(int count, int key)
     rl_mark = 0;
     T->hscroll = 0;
     return 0;
+}
+
+/* ---- history ------------------------------------------------------------------------------ */
+
+/* mkdir -p for the directories of path below an existing one, each made 0700. */
+static int make_dirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0700);
+        int e = errno;
+        *p = '/';
+        if (r != 0 && e != EEXIST)
+            return -1;
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* The history file, created (empty) if missing so that appending works; NULL when
+ * history cannot be kept. */
+static char *history_path(void)
+{
+    const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+    char dir[4096];
+    if (xdg && xdg[0] == '/')  /* the spec ignores a relative path */
+        snprintf(dir, sizeof dir, "%s/mlwb", xdg);
+    else if (home && home[0])
+        snprintf(dir, sizeof dir, "%s/.local/state/mlwb", home);
+    else
+        return NULL;
+    if (make_dirs(dir) != 0)
+        return NULL;
+    size_t n = strlen(dir) + sizeof "/history";
+    char *path = malloc(n);
+    if (!path)
+        return NULL;
+    snprintf(path, n, "%s/history", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        free(path);
+        return NULL;
+    }
+    close(fd);
+    return path;
 }
 
 void tui_rl_init(tui_state *t)
@@ -403,6 +763,15 @@ void tui_rl_init(tui_state *t)
     rl_bind_keyseq("\033OP", key_help);
     rl_bind_keyseq("\033[11~", key_help);
     rl_bind_keyseq("\033[[A", key_help);
+    /* F2 (xterm/tmux, rxvt, linux), Shift-F2 (xterm/tmux), F3 (xterm/tmux, rxvt, linux) */
+    rl_bind_keyseq("\033OQ", key_focus_next);
+    rl_bind_keyseq("\033[12~", key_focus_next);
+    rl_bind_keyseq("\033[[B", key_focus_next);
+    rl_bind_keyseq("\033[1;2Q", key_focus_prev);
+    rl_bind_keyseq("\033O2Q", key_focus_prev);
+    rl_bind_keyseq("\033OR", key_zoom);
+    rl_bind_keyseq("\033[13~", key_zoom);
+    rl_bind_keyseq("\033[[C", key_zoom);
     /* Home, End, Delete in their other spellings. */
     rl_bind_keyseq("\033[1~", rl_beg_of_line);
     rl_bind_keyseq("\033[7~", rl_beg_of_line);
@@ -412,6 +781,25 @@ void tui_rl_init(tui_state *t)
     rl_bind_key('?', key_question);
     rl_bind_key('\014', key_redraw);  /* Ctrl-L */
     rl_bind_key('\003', key_cancel);  /* Ctrl-C (raw mode: a byte, not SIGINT) */
+
+    using_history();
+    stifle_history(HISTORY_LINES);
+    t->hist_added = 0;
+    t->hist_path = history_path();
+    if (t->hist_path)
+        read_history(t->hist_path);  /* a missing or unreadable file: no history yet */
+}
+
+void tui_rl_done(tui_state *t)
+{
+    if (t->hist_path && t->hist_added > 0) {
+        int n = t->hist_added < history_length ? t->hist_added : history_length;
+        if (append_history(n, t->hist_path) == 0)
+            history_truncate_file(t->hist_path, HISTORY_LINES);
+    }
+    free(t->hist_path);
+    t->hist_path = NULL;
+    cands_clear();
 }
 
 void tui_rl_resize(tui_state *t)

@@ -1,23 +1,32 @@
 /*
  * tui_view.c — layout and drawing: the title bar, the Data / Model / Server / Jobs panels,
- * the log pane, the "too small" screen and the help overlay.
+ * the log pane, focus and zoom, the "too small" screen and the help overlay.  (The
+ * Curve and Quality panels are drawn by tui_graph.c.)
  *
- * Layout is a pure function of (LINES, COLS) (layout_compute); tui_view_layout throws the
- * windows away and makes new ones, so a resize is just "destroy, resizeterm, layout".
- * Every window is at least 1x1 (newwin(0, 0) would mean "full screen"), and below
- * TUI_MIN_COLS x TUI_MIN_LINES only the prompt window exists and stdscr shows a message.
+ * Layout is a pure function of (LINES, COLS, zoom) (layout_compute); tui_view_layout
+ * throws the windows away and makes new ones, so a resize, a zoom and an un-zoom are
+ * all "destroy, layout".  Every window is at least 1x1 (newwin(0, 0) would mean "full
+ * screen"), and below TUI_MIN_COLS x TUI_MIN_LINES only the prompt window exists and
+ * stdscr shows a message.
  *
- * Rows, top to bottom:
- *   title bar (1) | Data | Model (8, or 6 when short) | Server | Jobs (5/4/3) | Log (rest) |
+ * Rows, top to bottom (r = LINES - 2 rows between the title bar and the prompt):
+ *   title bar (1)
+ *   Data | Model              8 rows (r >= 32), 6 (r >= 22), else 5
+ *   Curve | Quality           half of what is left after the other rows (7..24 rows)
+ *   Server | Jobs             6, 4, else 3 rows
+ *   Log                       the rest (at least 4 rows at the minimum size)
  *   prompt (1, drawn by tui_rl.c)
- * The middle row is where the later charts, job bars and traffic graphs grow; each panel
- * draws only from a snapshot it takes itself (eng_dataset, reg_acquire, job_list,
- * http_get_stats), so a panel can be moved or resized without touching the others.
+ * e.g. 80x24: 6 + 7 + 4 + log 5; 120x40: 8 + 12 + 6 + log 12; 200x60: 8 + 22 + 6 + log 22.
+ * Zoomed, the focused panel takes all r rows and the whole width.  Each panel draws
+ * only from a snapshot it takes itself (eng_dataset, reg_acquire, job_list,
+ * http_get_stats, eng_last_curve, the store), so a panel can be moved or resized
+ * without touching the others.
  *
  * Each draw_* erases its window, draws, and calls wnoutrefresh; tui_view_flush then puts
  * the prompt last and calls doupdate once.  UI thread only.
  */
 #include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +47,22 @@ typedef struct rect {
 
 typedef struct layout {
     int too_small;
-    rect title, data, model, server, jobs, log, prompt;
+    rect title, prompt, panel[TUI_P_COUNT];
 } layout;
 
-static void layout_compute(int lines, int cols, layout *lo)
+static const unsigned panel_bits[TUI_P_COUNT] = {
+    [TUI_P_DATA] = TUI_D_DATA,     [TUI_P_MODEL] = TUI_D_MODEL,
+    [TUI_P_CURVE] = TUI_D_CURVE,   [TUI_P_QUALITY] = TUI_D_QUALITY,
+    [TUI_P_SERVER] = TUI_D_SERVER, [TUI_P_JOBS] = TUI_D_JOBS,
+    [TUI_P_LOG] = TUI_D_LOG,
+};
+
+unsigned tui_panel_dirty(int p)
+{
+    return p >= 0 && p < TUI_P_COUNT ? panel_bits[p] : 0;
+}
+
+static void layout_compute(int lines, int cols, int zoom, layout *lo)
 {
     memset(lo, 0, sizeof *lo);
     if (lines < 1)
@@ -54,17 +75,44 @@ static void layout_compute(int lines, int cols, layout *lo)
         return;
     }
     int r = lines - 2;  /* between the title bar and the prompt */
-    int top = r >= 22 ? 8 : 6;
-    int mid = r >= 32 ? 5 : r >= 22 ? 4 : 3;
-    int logh = r - top - mid;
-    int half = cols / 2;
-    int srvw = cols * 2 / 5;
     lo->title = (rect){0, 0, 1, cols};
-    lo->data = (rect){1, 0, top, half};
-    lo->model = (rect){1, half, top, cols - half};
-    lo->server = (rect){1 + top, 0, mid, srvw};
-    lo->jobs = (rect){1 + top, srvw, mid, cols - srvw};
-    lo->log = (rect){1 + top + mid, 0, logh, cols};
+    if (zoom >= 0 && zoom < TUI_P_COUNT) {
+        lo->panel[zoom] = (rect){1, 0, r, cols};
+        return;
+    }
+    int top, mid, charts;
+    if (r >= 32) {
+        top = 8;
+        mid = 6;
+        charts = (r - top - mid) / 2;
+        if (charts > 24)
+            charts = 24;
+    } else if (r >= 22) {
+        top = 6;
+        mid = 4;
+        charts = (r - top - mid) / 2;
+        if (charts < 7)
+            charts = 7;
+    } else {
+        top = 5;
+        mid = 3;
+        charts = 6;
+    }
+    int logh = r - top - charts - mid;
+    int half = cols / 2;
+    int curvew = cols * 11 / 20;
+    int srvw = cols < 100 ? cols / 2 : cols * 2 / 5;
+    int y = 1;
+    lo->panel[TUI_P_DATA] = (rect){y, 0, top, half};
+    lo->panel[TUI_P_MODEL] = (rect){y, half, top, cols - half};
+    y += top;
+    lo->panel[TUI_P_CURVE] = (rect){y, 0, charts, curvew};
+    lo->panel[TUI_P_QUALITY] = (rect){y, curvew, charts, cols - curvew};
+    y += charts;
+    lo->panel[TUI_P_SERVER] = (rect){y, 0, mid, srvw};
+    lo->panel[TUI_P_JOBS] = (rect){y, srvw, mid, cols - srvw};
+    y += mid;
+    lo->panel[TUI_P_LOG] = (rect){y, 0, logh, cols};
 }
 
 static WINDOW *mkwin(rect r)
@@ -89,11 +137,8 @@ void tui_view_destroy(tui_state *t)
 {
     del(&t->w_help);
     del(&t->w_title);
-    del(&t->w_data);
-    del(&t->w_model);
-    del(&t->w_server);
-    del(&t->w_jobs);
-    del(&t->w_log);
+    for (int p = 0; p < TUI_P_COUNT; p++)
+        del(&t->w_panel[p]);
     del(&t->w_prompt);
 }
 
@@ -101,19 +146,16 @@ void tui_view_layout(tui_state *t)
 {
     tui_view_destroy(t);
     layout lo;
-    layout_compute(LINES, COLS, &lo);
+    layout_compute(LINES, COLS, t->zoom, &lo);
     t->lines = LINES;
     t->cols = COLS;
     t->too_small = lo.too_small;
     if (!lo.too_small) {
         t->w_title = mkwin(lo.title);
-        t->w_data = mkwin(lo.data);
-        t->w_model = mkwin(lo.model);
-        t->w_server = mkwin(lo.server);
-        t->w_jobs = mkwin(lo.jobs);
-        t->w_log = mkwin(lo.log);
-        if (t->w_log)
-            t->log.width = getmaxx(t->w_log) - 4;
+        for (int p = 0; p < TUI_P_COUNT; p++)
+            t->w_panel[p] = mkwin(lo.panel[p]);
+        if (t->w_panel[TUI_P_LOG])
+            t->log.width = getmaxx(t->w_panel[TUI_P_LOG]) - 4;
     }
     /* The prompt: no keypad (readline sees raw escape sequences), never blocks. */
     t->w_prompt = newwin(1, lo.prompt.w, lo.prompt.y, 0);
@@ -126,6 +168,27 @@ void tui_view_layout(tui_state *t)
         curs_set(1);
     }
     t->dirty = TUI_D_ALL;
+}
+
+void tui_view_focus(tui_state *t, int delta)
+{
+    int old = t->focus;
+    t->focus = ((t->focus + delta) % TUI_P_COUNT + TUI_P_COUNT) % TUI_P_COUNT;
+    if (t->zoom >= 0) {  /* the zoomed view follows the focus */
+        t->zoom = t->focus;
+        tui_view_layout(t);
+    } else {
+        t->dirty |= tui_panel_dirty(old) | tui_panel_dirty(t->focus);
+    }
+}
+
+void tui_view_zoom(tui_state *t, int on)
+{
+    int z = on ? t->focus : -1;
+    if (z == t->zoom)
+        return;
+    t->zoom = z;
+    tui_view_layout(t);
 }
 
 /* ---- colours ---------------------------------------------------------------------------- */
@@ -154,6 +217,11 @@ void tui_view_colors(tui_state *t)
         a[TUI_A_BAR] = COLOR_PAIR(5);
         a[TUI_A_PROMPT] = COLOR_PAIR(5) | A_BOLD;
         a[TUI_A_WARN] = COLOR_PAIR(3) | A_BOLD;
+        a[TUI_A_FOCUS] = COLOR_PAIR(3) | A_BOLD;
+        a[TUI_A_S1] = COLOR_PAIR(5) | A_BOLD;
+        a[TUI_A_S2] = COLOR_PAIR(6) | A_BOLD;
+        a[TUI_A_BAND] = COLOR_PAIR(2);
+        a[TUI_A_MARK] = COLOR_PAIR(3);
     } else {
         t->color = 0;
         a[TUI_A_TITLEBAR] = A_REVERSE;
@@ -161,6 +229,11 @@ void tui_view_colors(tui_state *t)
         a[TUI_A_ECHO] = A_BOLD;
         a[TUI_A_PROMPT] = A_BOLD;
         a[TUI_A_WARN] = A_BOLD;
+        a[TUI_A_FOCUS] = A_BOLD;
+        a[TUI_A_S1] = A_BOLD;
+        a[TUI_A_S2] = A_NORMAL;
+        a[TUI_A_BAND] = A_DIM;
+        a[TUI_A_MARK] = A_DIM;
     }
     a[TUI_A_PANEL_TITLE] = A_BOLD;
     a[TUI_A_DIM] = A_DIM;
@@ -174,10 +247,11 @@ static const char *sep(const tui_state *t)
     return t->utf8 && !t->ascii ? " \xc2\xb7 " : ", ";
 }
 
-static void frame(tui_state *t, WINDOW *w, const char *title, const char *note)
+void tui_frame(tui_state *t, int p, WINDOW *w, const char *title, const char *note)
 {
     werase(w);
-    chtype b = (chtype)t->attrs[TUI_A_BORDER];
+    int focused = p >= 0 && p == t->focus && !t->too_small;
+    chtype b = (chtype)t->attrs[focused ? TUI_A_FOCUS : TUI_A_BORDER];
     if (t->ascii)
         wborder(w, '|' | b, '|' | b, '-' | b, '-' | b, '+' | b, '+' | b, '+' | b, '+' | b);
     else
@@ -187,6 +261,9 @@ static void frame(tui_state *t, WINDOW *w, const char *title, const char *note)
     char buf[128];
     snprintf(buf, sizeof buf, " %s ", title);
     int x = 2 + tui_put(w, 0, 2, W - 4, buf, t->attrs[TUI_A_PANEL_TITLE]);
+    if (focused && W > 4)  /* a mark before the title, for when colours are off */
+        tui_put(w, 0, 1, 1, t->utf8 && !t->ascii ? "\xe2\x96\xb6" : ">",
+                t->attrs[TUI_A_FOCUS]);
     if (note && x < W - 4) {
         snprintf(buf, sizeof buf, " %s ", note);
         tui_put(w, 0, x + 1, W - 3 - (x + 1), buf, t->attrs[TUI_A_WARN]);
@@ -194,7 +271,7 @@ static void frame(tui_state *t, WINDOW *w, const char *title, const char *note)
 }
 
 /* Text that did not come from us (names, paths) is cleaned before drawing. */
-static int put_clean(WINDOW *w, int y, int x, int maxw, const char *s, attr_t a)
+int tui_put_clean(WINDOW *w, int y, int x, int maxw, const char *s, attr_t a)
 {
     char *c = tui_text_clean(s, strlen(s));
     if (!c)
@@ -207,9 +284,7 @@ static int put_clean(WINDOW *w, int y, int x, int maxw, const char *s, attr_t a)
 #define LABEL_W 9
 
 /* One "label  value" row inside a panel; rows past the panel's inner height are dropped. */
-static void kv(tui_state *t, WINDOW *w, int row, const char *label, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-static void kv(tui_state *t, WINDOW *w, int row, const char *label, const char *fmt, ...)
+void tui_kv(tui_state *t, WINDOW *w, int row, const char *label, const char *fmt, ...)
 {
     int H = getmaxy(w), W = getmaxx(w);
     if (row < 1 || row > H - 2)
@@ -225,7 +300,7 @@ static void kv(tui_state *t, WINDOW *w, int row, const char *label, const char *
         x += LABEL_W;
         maxw -= LABEL_W;
     }
-    put_clean(w, row, x, maxw, buf, t->attrs[TUI_A_TEXT]);
+    tui_put_clean(w, row, x, maxw, buf, t->attrs[TUI_A_TEXT]);
 }
 
 static const char *clock_text(double when, char *buf, size_t n)
@@ -311,8 +386,9 @@ static void draw_title(tui_state *t)
     char *clean = tui_text_clean(path, strlen(path));
     int pw = clean ? tui_text_width(clean, strlen(clean)) : 0;
     /* The path comes first; the key hints take what is left (long, short, or none). */
-    static const char *const hints[] = {"F1 help  PgUp/PgDn log  Tab complete  ^D quit",
-                                        "F1 help  ^D quit"};
+    static const char *const hints[] = {
+        "F1 help  F2 focus  F3 zoom  PgUp/PgDn log  Tab complete  ^D quit",
+        "F1 help  F2 focus  F3 zoom  ^D quit", "F1 help  ^D quit"};
     const char *hint = NULL;
     int hw = 0;
     for (size_t i = 0; i < sizeof hints / sizeof hints[0] && !hint; i++) {
@@ -350,34 +426,76 @@ static void data_snapshot(tui_state *t)
     }
 }
 
+/* "42s", "5m03s", "2h05m" */
+static const char *duration_text(int s, char *buf, size_t n)
+{
+    if (s < 0)
+        s = 0;
+    if (s < 60)
+        snprintf(buf, n, "%ds", s);
+    else if (s < 3600)
+        snprintf(buf, n, "%dm%02ds", s / 60, s % 60);
+    else
+        snprintf(buf, n, "%dh%02dm", s / 3600, s % 3600 / 60);
+    return buf;
+}
+
+int tui_view_next_load(tui_state *t, int64_t *every_ms)
+{
+    size_t n = 0;
+    sched_info *list = sched_list(eng_sched(t->eng), &n);
+    int best = -1;
+    for (size_t i = 0; list && i < n; i++) {
+        if (strncmp(list[i].desc, "load", 4) != 0)
+            continue;
+        double in = list[i].next_in;
+        int s = in <= 0 ? 0 : (int)ceil(in);
+        if (best < 0 || s < best) {
+            best = s;
+            if (every_ms)
+                *every_ms = list[i].interval_ms;
+        }
+    }
+    free(list);
+    return best;
+}
+
 static void draw_data(tui_state *t)
 {
-    WINDOW *w = t->w_data;
-    frame(t, w, "Data", NULL);
+    WINDOW *w = t->w_panel[TUI_P_DATA];
+    tui_frame(t, TUI_P_DATA, w, "Data", NULL);
     data_snapshot(t);
     const ds *d = t->data;
     if (!d) {
-        kv(t, w, 1, "", "no data loaded");
-        kv(t, w, 2, "", "try: load sample iris");
+        tui_kv(t, w, 1, "", "no data loaded");
+        tui_kv(t, w, 2, "", "try: load sample iris");
         wnoutrefresh(w);
         return;
     }
     char buf[1024], tm[32];
     size_t at = 0;
     int row = 1;
-    kv(t, w, row++, "source", "%s", d->source ? d->source : "-");
+    tui_kv(t, w, row++, "source", "%s", d->source ? d->source : "-");
     if (d->version > 0 && t->data_checked > 0 && strcmp(t->data_check, "unchanged") == 0) {
         char tm2[32];
-        kv(t, w, row++, "version", "%lld%sloaded %s%sunchanged %s", (long long)d->version,
+        tui_kv(t, w, row++, "version", "%lld%sloaded %s%sunchanged %s", (long long)d->version,
            sep(t), clock_text(d->loaded_at, tm, sizeof tm), sep(t),
            clock_text(t->data_checked, tm2, sizeof tm2));
     } else if (d->version > 0)
-        kv(t, w, row++, "version", "%lld%sloaded %s", (long long)d->version, sep(t),
+        tui_kv(t, w, row++, "version", "%lld%sloaded %s", (long long)d->version, sep(t),
            clock_text(d->loaded_at, tm, sizeof tm));
     else
-        kv(t, w, row++, "version", "not stored");
+        tui_kv(t, w, row++, "version", "not stored");
+    int64_t every = 0;
+    int next = tui_view_next_load(t, &every);
+    t->next_load = next;
+    if (next >= 0) {
+        char a[32], b[32];
+        tui_kv(t, w, row++, "next", "load in %s%severy %s", duration_text(next, a, sizeof a),
+               sep(t), duration_text((int)((every + 999) / 1000), b, sizeof b));
+    }
     int narrow = getmaxx(w) - 4 - LABEL_W < 24;
-    kv(t, w, row++, "shape", "%zu rows %s %zu %s", d->rows,
+    tui_kv(t, w, row++, "shape", "%zu rows %s %zu %s", d->rows,
        t->utf8 && !t->ascii ? "\xc3\x97" : "x", d->cols, narrow ? "cols" : "columns");
     if (d->y && d->nclasses > 0) {
         if (d->label_name)
@@ -388,103 +506,232 @@ static void draw_data(tui_state *t)
             cat(buf, sizeof buf, &at, "%s%s %zu", c ? sep(t) : " ",
                 d->class_names && d->class_names[c] ? d->class_names[c] : "?",
                 t->class_counts ? t->class_counts[c] : 0);
-        kv(t, w, row++, "classes", "%s", buf);
+        tui_kv(t, w, row++, "classes", "%s", buf);
     } else {
-        kv(t, w, row++, "classes", "none (unlabelled)");
+        tui_kv(t, w, row++, "classes", "none (unlabelled)");
     }
-    kv(t, w, row++, "hash", "%s", d->hash);
+    tui_kv(t, w, row++, "hash", "%s", d->hash);
     at = 0;
     buf[0] = '\0';
     for (size_t j = 0; j < d->cols; j++)
         cat(buf, sizeof buf, &at, "%s%s", j ? " " : "",
             d->feature_names && d->feature_names[j] ? d->feature_names[j] : "?");
-    kv(t, w, row++, "features", "%s", buf);
+    tui_kv(t, w, row++, "features", "%s", buf);
     wnoutrefresh(w);
+}
+
+/* A duration in seconds: "0.8 ms", "12 ms", "1.4 s", "3m12s". */
+static const char *seconds_text(double s, char *buf, size_t n)
+{
+    if (s < 0.01)
+        snprintf(buf, n, "%.1f ms", s * 1000);
+    else if (s < 1)
+        snprintf(buf, n, "%.0f ms", s * 1000);
+    else if (s < 60)
+        snprintf(buf, n, "%.1f s", s);
+    else
+        snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+    return buf;
+}
+
+void tui_view_model_info(tui_state *t, int64_t version)
+{
+    if (version <= 0 || version == t->minfo_version)
+        return;
+    t->minfo_version = version;
+    t->minfo_train_seconds = -1;
+    json_decref(t->minfo_curve);
+    t->minfo_curve = NULL;
+    store_model_info info;
+    memset(&info, 0, sizeof info);
+    char *err = NULL;
+    if (store_get_model(eng_store(t->eng), version, &info, NULL, NULL, &err) != MLWB_OK) {
+        free(err);  /* the panel shows what the registry has */
+        return;
+    }
+    t->minfo_train_seconds = info.train_seconds;
+    if (info.curve_json && *info.curve_json)
+        t->minfo_curve = json_loads(info.curve_json, 0, NULL);
+    store_model_info_clear(&info);
 }
 
 static void draw_model(tui_state *t)
 {
-    WINDOW *w = t->w_model;
-    frame(t, w, "Model", NULL);
+    WINDOW *w = t->w_panel[TUI_P_MODEL];
+    tui_frame(t, TUI_P_MODEL, w, "Model", NULL);
     mdl *m = reg_acquire(eng_registry(t->eng));
     if (!m) {
-        kv(t, w, 1, "", "no active model");
-        kv(t, w, 2, "", "try: train knn k=5");
+        tui_kv(t, w, 1, "", "no active model");
+        tui_kv(t, w, 2, "", "try: train knn k=5");
         wnoutrefresh(w);
         return;
     }
     char buf[512], tm[32];
     int row = 1;
-    kv(t, w, row++, "version", "%lld (active)", (long long)m->version);
+    tui_kv(t, w, row++, "version", "%lld (active)", (long long)m->version);
     if (m->knn)
-        kv(t, w, row++, "kind", "%s%sk=%d", m->kind, sep(t), knn_k(m->knn));
+        tui_kv(t, w, row++, "kind", "%s%sk=%d", m->kind, sep(t), knn_k(m->knn));
     else if (m->km)
-        kv(t, w, row++, "kind", "%s%sk=%zu clusters", m->kind, sep(t), km_model_k(m->km));
+        tui_kv(t, w, row++, "kind", "%s%sk=%zu clusters", m->kind, sep(t), km_model_k(m->km));
     else
-        kv(t, w, row++, "kind", "%s", m->kind);
+        tui_kv(t, w, row++, "kind", "%s", m->kind);
     if (json_line(t, m->metrics_json, " ", 1, buf, sizeof buf))
-        kv(t, w, row++, "metrics", "%s", buf);
+        tui_kv(t, w, row++, "metrics", "%s", buf);
     else
-        kv(t, w, row++, "metrics", "-");
-    kv(t, w, row++, "dataset", "v%lld", (long long)m->dataset_version);
+        tui_kv(t, w, row++, "metrics", "-");
+    tui_kv(t, w, row++, "dataset", "v%lld", (long long)m->dataset_version);
     if (json_line(t, m->params_json, "=", 0, buf, sizeof buf))
-        kv(t, w, row++, "params", "%s", buf);
-    kv(t, w, row++, "created", "%s", clock_text(m->created, tm, sizeof tm));
+        tui_kv(t, w, row++, "params", "%s", buf);
+    tui_view_model_info(t, m->version);
+    char took[32] = "";
+    if (t->minfo_version == m->version && t->minfo_train_seconds >= 0)
+        seconds_text(t->minfo_train_seconds, took, sizeof took);
+    tui_kv(t, w, row++, "trained", "%s%s%s%s", clock_text(m->created, tm, sizeof tm),
+           took[0] ? sep(t) : "", took[0] ? "took " : "", took);
     mdl_release(&m);
     wnoutrefresh(w);
 }
 
-void tui_view_sample_server(tui_state *t, double now)
+int tui_view_sample_server(tui_state *t, double now)
 {
     http_server *s = cli_server(t->cli);
     tui_server_view *v = &t->server;
     if (!s) {
-        if (v->serving)
+        if (v->serving) {
             memset(v, 0, sizeof *v);
-        return;
+            return 1;
+        }
+        return 0;
     }
     http_stats st;
     http_get_stats(s, &st);
     if (!v->serving) {
+        memset(v, 0, sizeof *v);
         v->serving = 1;
         v->last = st;
         v->last_t = now;
-        v->rate = 0;
-        return;
+        v->win[0] = st;
+        v->win_t[0] = now;
+        v->win_n = 1;
+        v->win_at = 1 % TUI_SERVER_WIN;
+        return 1;
     }
     double dt = now - v->last_t;
     if (dt < 1.0)
-        return;
+        return 0;
+    double old_rate = v->rate;
     v->rate = st.requests >= v->last.requests ? (double)(st.requests - v->last.requests) / dt : 0;
     v->hist[v->hist_at] = v->rate;
     v->hist_at = (v->hist_at + 1) % TUI_SERVER_HIST;
     if (v->hist_n < TUI_SERVER_HIST)
         v->hist_n++;
+    int changed = st.requests != v->last.requests || v->rate != old_rate;
     v->last = st;
     v->last_t = now;
+    v->win[v->win_at] = st;
+    v->win_t[v->win_at] = now;
+    v->win_at = (v->win_at + 1) % TUI_SERVER_WIN;
+    if (v->win_n < TUI_SERVER_WIN)
+        v->win_n++;
+    /* the latency window moves on even without new requests: redraw while it holds any */
+    const http_stats *oldest = &v->win[v->win_n < TUI_SERVER_WIN ? 0 : v->win_at];
+    return changed || st.requests != oldest->requests;
+}
+
+/* The sample at the start of the latency window (~10 s back), or NULL. */
+static const http_stats *window_start(const tui_server_view *v)
+{
+    if (v->win_n == 0)
+        return NULL;
+    size_t first = v->win_n < TUI_SERVER_WIN ? 0 : v->win_at;
+    return &v->win[first];
+}
+
+/* Milliseconds for the latency row: "85µs", "1.25ms", "40ms", "-". */
+static const char *ms_text(const tui_state *t, double ms, char *buf, size_t n)
+{
+    if (ms < 0)
+        snprintf(buf, n, "-");
+    else if (ms < 1)
+        snprintf(buf, n, "%.0f%s", ms * 1000, t->utf8 && !t->ascii ? "\xc2\xb5s" : "us");
+    else if (ms < 10)
+        snprintf(buf, n, "%.2fms", ms);
+    else if (ms < 100)
+        snprintf(buf, n, "%.1fms", ms);
+    else
+        snprintf(buf, n, "%.0fms", ms);
+    return buf;
+}
+
+/* The requests/s history in time order (oldest first) into out (TUI_SERVER_HIST). */
+static size_t rate_history(const tui_server_view *v, double *out)
+{
+    size_t n = v->hist_n;
+    size_t first = (v->hist_at + TUI_SERVER_HIST - n) % TUI_SERVER_HIST;
+    for (size_t i = 0; i < n; i++)
+        out[i] = v->hist[(first + i) % TUI_SERVER_HIST];
+    return n;
 }
 
 static void draw_server(tui_state *t)
 {
-    WINDOW *w = t->w_server;
-    frame(t, w, "Server", NULL);
+    WINDOW *w = t->w_panel[TUI_P_SERVER];
+    tui_frame(t, TUI_P_SERVER, w, "Server", NULL);
     http_server *s = cli_server(t->cli);
     if (!s) {
-        kv(t, w, 1, "status", "not serving");
-        kv(t, w, 2, "start", "serve 8000");
+        tui_kv(t, w, 1, "status", "not serving");
+        tui_kv(t, w, 2, "start", "serve 8000");
         wnoutrefresh(w);
         return;
     }
+    int rows = getmaxy(w) - 2, iw = getmaxx(w) - 4;
     const char *addr = http_addr(s);
     if (!addr)
         addr = "127.0.0.1";
     int v6 = strchr(addr, ':') != NULL;
-    kv(t, w, 1, "listen", "http://%s%s%s:%d", v6 ? "[" : "", addr, v6 ? "]" : "", http_port(s));
+    char url[160];
+    snprintf(url, sizeof url, "http://%s%s%s:%d", v6 ? "[" : "", addr, v6 ? "]" : "",
+             http_port(s));
     http_stats st;
     http_get_stats(s, &st);
-    kv(t, w, 2, "requests", "%llu%serrors %llu%s%.1f/s", (unsigned long long)st.requests,
-       sep(t), (unsigned long long)st.errors, sep(t), t->server.rate);
-    kv(t, w, 3, "predicts", "%llu", (unsigned long long)st.predictions);
+    const http_stats *before = window_start(&t->server);
+    char p50[24], p99[24], lat[96], req[128];
+    ms_text(t, http_latency_quantile(&st, before, 0.5), p50, sizeof p50);
+    ms_text(t, http_latency_quantile(&st, before, 0.99), p99, sizeof p99);
+    snprintf(lat, sizeof lat, "p50 %s%sp99 %s", p50, sep(t), p99);
+    snprintf(req, sizeof req, "%llu%serrors %llu%s%.1f/s", (unsigned long long)st.requests,
+             sep(t), (unsigned long long)st.errors, sep(t), t->server.rate);
+    double hist[TUI_SERVER_HIST];
+    size_t nh = rate_history(&t->server, hist);
+
+    /* What fits: listen, requests, latency, predictions, the sparkline on a row of its
+     * own when there are five rows, else after the address when there is room. */
+    tui_kv(t, w, 1, "listen", "%s", url);
+    int sparkw = iw - LABEL_W - (int)strlen(url) - 2;
+    if (rows < 5 && sparkw >= 6 && nh > 0) {
+        if (sparkw > 30)
+            sparkw = 30;
+        tui_spark_draw(t, w, 1, 2 + iw - sparkw, sparkw, hist, nh, t->attrs[TUI_A_S1]);
+    }
+    if (rows == 2) {  /* short: the counts, then the latency */
+        tui_kv(t, w, 2, "requests", "%llu%s%.1f/s%s%s%serr %llu",
+               (unsigned long long)st.requests, sep(t), t->server.rate, sep(t), lat, sep(t),
+               (unsigned long long)st.errors);
+    } else if (rows >= 3) {
+        tui_kv(t, w, 2, "requests", "%s", req);
+        if (rows == 3)
+            tui_kv(t, w, 3, "latency", "%s%spredicts %llu", lat, sep(t),
+                   (unsigned long long)st.predictions);
+        else
+            tui_kv(t, w, 3, "latency", "%s (10 s)", lat);
+    }
+    if (rows >= 4)
+        tui_kv(t, w, 4, "predicts", "%llu", (unsigned long long)st.predictions);
+    if (rows >= 5) {
+        tui_put(w, 5, 2, iw, "req/s", t->attrs[TUI_A_LABEL]);
+        if (nh > 0 && iw - LABEL_W >= 4)
+            tui_spark_draw(t, w, 5, 2 + LABEL_W, iw - LABEL_W, hist, nh, t->attrs[TUI_A_S1]);
+    }
     wnoutrefresh(w);
 }
 
@@ -493,9 +740,22 @@ static int job_active(job_state s)
     return s == JOB_QUEUED || s == JOB_RUNNING;
 }
 
+/* How many jobs are queued or running (the loop ticks while there are any). */
+static void count_jobs(tui_state *t)
+{
+    size_t n = 0;
+    job **list = job_list(eng_jobs(t->eng), &n);
+    int active = 0;
+    for (size_t i = 0; i < n; i++)
+        if (job_active(job_get_state(list[i])))
+            active++;
+    job_list_free(list, n);
+    t->active_jobs = active;
+}
+
 static void draw_jobs(tui_state *t)
 {
-    WINDOW *w = t->w_jobs;
+    WINDOW *w = t->w_panel[TUI_P_JOBS];
     int H = getmaxy(w), W = getmaxx(w);
     size_t n = 0;
     job **list = job_list(eng_jobs(t->eng), &n);
@@ -506,12 +766,12 @@ static void draw_jobs(tui_state *t)
     t->active_jobs = active;
     char title[32];
     snprintf(title, sizeof title, active ? "Jobs (%d)" : "Jobs", active);
-    frame(t, w, title, NULL);
+    tui_frame(t, TUI_P_JOBS, w, title, NULL);
     int rows = H - 2, row = 1;
     if (active == 0) {
-        kv(t, w, row++, "", "idle");
+        tui_kv(t, w, row++, "", "idle");
         if (t->last_job[0])
-            kv(t, w, row++, "last", "%s", t->last_job);
+            tui_kv(t, w, row++, "last", "%s", t->last_job);
     }
     int shown = 0;
     for (size_t i = 0; i < n && row <= rows; i++) {
@@ -520,7 +780,7 @@ static void draw_jobs(tui_state *t)
         if (!job_active(st))
             continue;
         if (row == rows && rows > 1 && active - shown > 1) {
-            kv(t, w, row++, "", "+%d more", active - shown);
+            tui_kv(t, w, row++, "", "+%d more", active - shown);
             break;
         }
         char phase[64] = "";
@@ -532,7 +792,7 @@ static void draw_jobs(tui_state *t)
         char head[64];
         snprintf(head, sizeof head, "#%lld %s ", (long long)job_id(j), job_kind(j));
         int x = 2, maxw = W - 4;
-        int used = put_clean(w, row, x, maxw, head, t->attrs[TUI_A_LABEL]);
+        int used = tui_put_clean(w, row, x, maxw, head, t->attrs[TUI_A_LABEL]);
         x += used;
         maxw -= used;
         int barw = maxw >= 40 ? 16 : maxw >= 24 ? 10 : 0;
@@ -555,7 +815,7 @@ static void draw_jobs(tui_state *t)
         else
             snprintf(tail, sizeof tail, "%3d%% %s%s%s", (int)(p * 100 + 0.5),
                      phase, phase[0] ? "  " : "", job_desc(j));
-        put_clean(w, row, x, maxw, tail, t->attrs[TUI_A_TEXT]);
+        tui_put_clean(w, row, x, maxw, tail, t->attrs[TUI_A_TEXT]);
         row++;
         shown++;
     }
@@ -591,7 +851,7 @@ static void clamp_scroll(tui_state *t, int iw, int ih)
 
 static void draw_log(tui_state *t)
 {
-    WINDOW *w = t->w_log;
+    WINDOW *w = t->w_panel[TUI_P_LOG];
     int H = getmaxy(w), W = getmaxx(w);
     int iw = W - 4, ih = H - 2;  /* one blank column each side, as in the panels */
     if (iw < 1 || ih < 1) {
@@ -604,7 +864,7 @@ static void draw_log(tui_state *t)
     char note[64] = "";
     if (t->log.scroll > 0)
         snprintf(note, sizeof note, "scrolled up %d rows - PgDn", t->log.scroll);
-    frame(t, w, "Log", note[0] ? note : NULL);
+    tui_frame(t, TUI_P_LOG, w, "Log", note[0] ? note : NULL);
 
     /* Find the line and the row within it that sits at the top of the view. */
     const tui_log *l = &t->log;
@@ -642,7 +902,8 @@ static void draw_log(tui_state *t)
 
 void tui_view_scroll(tui_state *t, int pages)
 {
-    int ih = t->w_log ? getmaxy(t->w_log) - 2 : 10;
+    WINDOW *lw = t->w_panel[TUI_P_LOG];
+    int ih = lw ? getmaxy(lw) - 2 : 10;
     int step = ih > 2 ? ih - 1 : 1;
     long s = (long)t->log.scroll + (long)pages * step;
     if (s < 0)
@@ -650,8 +911,8 @@ void tui_view_scroll(tui_state *t, int pages)
     if (s > 1000000)
         s = 1000000;
     t->log.scroll = (int)s;
-    if (t->w_log)
-        clamp_scroll(t, getmaxx(t->w_log) - 4, ih);
+    if (lw)
+        clamp_scroll(t, getmaxx(lw) - 4, ih);
     t->dirty |= TUI_D_LOG;
 }
 
@@ -681,9 +942,11 @@ static void draw_small(tui_state *t)
 
 static const char *const help_keys[] = {
     "F1, ? (empty line)   this help",
+    "F2 / Shift-F2        focus the next / previous panel",
+    "F3                   zoom the focused panel (F3 or Esc: back)",
     "PgUp / PgDn          scroll the log",
-    "Tab                  complete a command",
-    "Up / Down, Ctrl-R    history",
+    "Tab                  complete commands, options, sample names, paths",
+    "Up / Down, Ctrl-R    history (kept across sessions)",
     "Ctrl-L               redraw the screen",
     "Ctrl-C               clear the line",
     "Ctrl-D (empty line)  quit",
@@ -712,7 +975,7 @@ static void draw_help(tui_state *t)
         return;
     t->w_help = win;
     leaveok(win, TRUE);
-    frame(t, win, "Help", NULL);
+    tui_frame(t, -1, win, "Help", NULL);
     int row = 1, inner = h - 2;
     tui_put(win, row++, 2, w - 4, "Commands", t->attrs[TUI_A_PANEL_TITLE]);
     /* keep room for the keys list: commands get what is left */
@@ -730,9 +993,9 @@ static void draw_help(tui_state *t)
             tui_put(win, row++, 4, w - 6, more, t->attrs[TUI_A_DIM]);
             break;
         }
-        put_clean(win, row, 4, namew, ci->name, t->attrs[TUI_A_LABEL]);
+        tui_put_clean(win, row, 4, namew, ci->name, t->attrs[TUI_A_LABEL]);
         const char *what = ci->summary && *ci->summary ? ci->summary : ci->usage;
-        put_clean(win, row, 4 + namew + 2, w - 6 - namew - 2, what ? what : "",
+        tui_put_clean(win, row, 4 + namew + 2, w - 6 - namew - 2, what ? what : "",
                   t->attrs[TUI_A_TEXT]);
         row++;
     }
@@ -760,28 +1023,40 @@ void tui_view_help(tui_state *t, int open)
     t->dirty |= TUI_D_ALL;
 }
 
+static void draw_curve(tui_state *t)
+{
+    tui_graph_curve(t, t->w_panel[TUI_P_CURVE]);
+}
+
+static void draw_quality(tui_state *t)
+{
+    tui_graph_quality(t, t->w_panel[TUI_P_QUALITY]);
+}
+
 /* ---- flush ----------------------------------------------------------------------------- */
 
 void tui_view_flush(tui_state *t)
 {
     unsigned d = t->dirty;
     t->dirty = 0;
+    /* the loop ticks while jobs run: keep the count even when no Jobs panel is drawn */
+    if ((d & TUI_D_JOBS) && (t->too_small || !t->w_panel[TUI_P_JOBS]))
+        count_jobs(t);
     if (t->too_small) {
         if (d & ~(unsigned)TUI_D_PROMPT)
             draw_small(t);
     } else {
         if ((d & TUI_D_TITLE) && t->w_title)
             draw_title(t);
-        if ((d & TUI_D_DATA) && t->w_data)
-            draw_data(t);
-        if ((d & TUI_D_MODEL) && t->w_model)
-            draw_model(t);
-        if ((d & TUI_D_SERVER) && t->w_server)
-            draw_server(t);
-        if ((d & TUI_D_JOBS) && t->w_jobs)
-            draw_jobs(t);
-        if ((d & TUI_D_LOG) && t->w_log)
-            draw_log(t);
+        static void (*const draw[TUI_P_COUNT])(tui_state *) = {
+            [TUI_P_DATA] = draw_data,     [TUI_P_MODEL] = draw_model,
+            [TUI_P_CURVE] = draw_curve,   [TUI_P_QUALITY] = draw_quality,
+            [TUI_P_SERVER] = draw_server, [TUI_P_JOBS] = draw_jobs,
+            [TUI_P_LOG] = draw_log,
+        };
+        for (int p = 0; p < TUI_P_COUNT; p++)
+            if ((d & panel_bits[p]) && t->w_panel[p])
+                draw[p](t);
         if (t->help_open) {
             if ((d & TUI_D_HELP) || !t->w_help)
                 draw_help(t);

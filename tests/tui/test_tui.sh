@@ -7,120 +7,18 @@
 # is drawn there: the prompt, the panel boxes and what is inside them, the log, the help
 # overlay, the layout after a resize, and a clean exit (status 0) on quit and on Ctrl-D.
 #
-# Panels are read by their box: box TITLE prints the inside of the box whose top border
-# carries " TITLE ", found from its corners, so checks do not depend on exact columns.
-# Bash substrings count characters in a UTF-8 locale, hence LC_ALL below.
+# The helpers (start, keys, box, expect, ...) are in lib_tmux.bash; test_tui_panels.sh
+# checks the chart panels, focus and zoom, history and completion.
 
 . tests/tools/lib.sh
 scratch
-export LC_ALL=C.UTF-8
-
-case $MLWB in /*) ;; *) MLWB=$PWD/$MLWB ;; esac
-if [ ! -x "$MLWB" ]; then
-    not_ok start "no executable at $MLWB (build it with make)"
-    exit 1
-fi
-if ! command -v tmux >/dev/null 2>&1; then
-    not_ok start "tmux is not installed (make deps)"
-    exit 1
-fi
-
-SOCK=mlwbtest$$
-tm() { tmux -L "$SOCK" -f "$SCRATCH/tmux.conf" "$@"; }
-SOCKFILE=${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK
-trap 'tm kill-server >/dev/null 2>&1; rm -f "$SOCKFILE"; rm -rf "$SCRATCH"' EXIT
-cat > "$SCRATCH/tmux.conf" <<'EOF'
-set -g status off
-set -g remain-on-exit on
-set -g default-terminal screen
-EOF
-
-# start SESSION WIDTH HEIGHT [OPTION...]: mlwb on a fresh store in a new detached session.
-start() {
-    local cmd name=$1 w=$2 h=$3
-    shift 3
-    cmd=$(printf 'cd %q && env LC_ALL=C.UTF-8 %q --db %q' "$SCRATCH" "$MLWB" "$SCRATCH/$name.db")
-    [ $# -gt 0 ] && cmd="$cmd $(printf ' %q' "$@")"
-    # The shell reports mlwb's exit status on the (restored) screen and exits with it:
-    # tmux's own #{pane_dead_status} is not always filled in (e.g. under ASan).
-    cmd="$cmd; s=\$?; echo \"[mlwb exit status \$s]\"; exit \$s"
-    tm new-session -d -s "$name" -x "$w" -y "$h" "$cmd"
-}
-
-SESSION=main
-SCREEN=
-snap() { SCREEN=$(tm capture-pane -p -t "$SESSION"); }
-keys() { tm send-keys -t "$SESSION" -l "$1"; }       # literal text
-key() { tm send-keys -t "$SESSION" "$@"; }           # named keys: Enter, PPage, F1 ...
-typeln() { keys "$1"; key Enter; }
-squeeze() { tr -s ' '; }
-
-# wait_until SECONDS PREDICATE...: refresh SCREEN until PREDICATE succeeds.
-wait_until() {
-    local n=$(( $1 * 10 )); shift
-    while :; do
-        snap
-        "$@" && return 0
-        n=$((n - 1))
-        [ $n -gt 0 ] || return 1
-        sleep 0.1
-    done
-}
-
-# box TITLE: the inside of the box titled TITLE on $SCREEN, one line per row.
-box() {
-    local title=" $1 " line pre tmp post left=-1 width=0 top=-1 i c
-    local -a rows
-    mapfile -t rows <<<"$SCREEN"
-    for ((i = 0; i < ${#rows[@]}; i++)); do
-        line=${rows[i]}
-        [[ $line == *"$title"* ]] || continue
-        pre=${line%%"$title"*}
-        [[ $pre == *[┌+]* ]] || continue
-        tmp=${pre%[┌+]*}
-        left=${#tmp}
-        post=${line:left+1}
-        tmp=${post%%[┐+]*}
-        width=${#tmp}
-        top=$i
-        break
-    done
-    [ $top -ge 0 ] || return 1
-    for ((i = top + 1; i < ${#rows[@]}; i++)); do
-        c=${rows[i]:left:1}
-        [[ $c == [└+] ]] && break
-        printf '%s\n' "${rows[i]:left+1:width}"
-    done
-}
-
-last_line() { printf '%s\n' "$SCREEN" | sed '/^[[:space:]]*$/d' | tail -n 1; }
-prompt_shown() { case $(last_line) in "mlwb>"*) return 0 ;; esac; return 1; }
-box_has() { box "$1" | squeeze | grep -qF -- "$2"; }
-has_box() { box "$1" >/dev/null; }
-# after_echo COMMAND TEXT: a log line after the echo of COMMAND contains TEXT.
-after_echo() { box Log | squeeze | grep -A3 -F "mlwb> $1" | tail -n +2 | grep -qF -- "$2"; }
-has() { case $SCREEN in *"$1"*) return 0 ;; esac; return 1; }
-lacks() { ! has "$1"; }
-
-# expect NAME SECONDS PREDICATE...: ok when PREDICATE holds within SECONDS.
-expect() {
-    local name=$1 secs=$2; shift 2
-    if wait_until "$secs" "$@"; then ok "$name"; else
-        not_ok "$name" "$* never held; screen was:
-$(printf '%s\n' "$SCREEN" | sed 's/[[:space:]]*$//' | sed '/^$/d' | head -40)"
-    fi
-}
-
-pane() { tm display-message -p -t "$SESSION" "$1" 2>/dev/null; }
-pane_dead() { [ "$(pane '#{pane_dead}')" = 1 ]; }
-exit_status_0() { has "[mlwb exit status 0]" || [ "$(pane '#{pane_dead_status}')" = 0 ]; }
-size_is() { [ "$(pane '#{pane_width}x#{pane_height}')" = "$1" ]; }
+. tests/tui/lib_tmux.bash
 
 # ---- start-up ------------------------------------------------------------------------
 start main 120 40 || { not_ok start "tmux new-session failed"; exit 1; }
 expect prompt 10 prompt_shown
 expect title_bar 2 eval 'printf "%s\n" "$SCREEN" | head -n 1 | grep -q "mlwb.*$SCRATCH/main.db"'
-for p in Data Model Server Jobs Log; do
+for p in Data Model Curve Quality Server Jobs Log; do
     expect "panel_$p" 2 has_box "$p"
 done
 expect data_empty 2 box_has Data "no data loaded"
@@ -197,7 +95,7 @@ expect resize_log 5 has_box Log
 expect resize_prompt 5 prompt_shown
 expect resize_width 5 eval '[ "$(printf "%s\n" "$SCREEN" | sed -n 2p | wc -m)" -eq 81 ]'
 tm resize-window -t main -x 50 -y 12
-expect too_small 5 has "terminal too small: need at least 60x16"
+expect too_small 5 has "terminal too small: need at least 60x20"
 expect too_small_prompt 2 prompt_shown
 tm resize-window -t main -x 100 -y 30
 expect resize_back 5 box_has Data "150 rows"
