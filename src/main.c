@@ -39,9 +39,12 @@
 
 static const char usage_text[] =
     "usage: mlwb [options] [-f FILE | -c COMMANDS]\n"
+    "       mlwb serve --listen [ADDR:]PORT [--token-file F] [--insecure] [--db PATH]\n"
+    "       mlwb load SOURCE ... [--every DURATION] [--db PATH]\n"
+    "       mlwb train knn|kmeans ... [--every DURATION] [--db PATH]\n"
     "\n"
-    "A terminal workbench for a small ML application: load data, train KNN models,\n"
-    "serve predictions over HTTP.  With no script on a terminal, opens the full-screen\n"
+    "A terminal workbench for a small ML application: load data, train KNN and k-means\n"
+    "models, serve predictions over HTTP.  With no script on a terminal, opens the full-screen\n"
     "workbench; otherwise runs commands from -f FILE, -c COMMANDS or standard input.\n"
     "\n"
     "options:\n"
@@ -58,6 +61,13 @@ static const char usage_text[] =
     "  --help         print this help and exit\n"
     "\n"
     "Inside, 'help' lists the commands and 'help COMMAND' explains one.\n"
+    "\n"
+    "Headless roles (containers, schedulers; several processes may share one store):\n"
+    "  serve   serve the store's active model, and follow it when another process\n"
+    "          publishes or rolls back (checked twice a second); until SIGTERM\n"
+    "  load    load once and exit 0 (1 on failure, the reason on stderr), or with\n"
+    "          --every load on a schedule until SIGTERM\n"
+    "  train   the same for a training ('mlwb train knn k=auto --every 1h')\n"
     "Exit status: 0 all commands succeeded, 1 a command failed, 2 a usage error.\n"
     "Documentation: mlwb(1), docs/commands.md, docs/http-api.md.\n";
 
@@ -125,6 +135,8 @@ static void print_error(void *ud, const char *text)
 typedef struct opts {
     const char *file, *commands, *db;
     int json, bail, no_tui, tui, ascii, threads;
+    int follow;          /* headless roles: what to follow in the store (EF_*) */
+    char *role_line;     /* the command a headless role runs (malloc'd) */
 } opts;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -189,6 +201,132 @@ static int parse_args(int argc, char **argv, opts *o)
         return usage_error("%s", "--tui and --no-tui cannot be used together");
     if (o->tui && o->commands)
         return usage_error("%s", "--tui runs a script with -f FILE, not -c");
+    return 0;
+}
+
+/* --- headless roles: mlwb serve | load | train ------------------------------------- */
+
+/* Append word w to line (quoted when the lexer would read it otherwise). */
+static int add_word(char *line, size_t cap, size_t *o, const char *w)
+{
+    int plain = *w && !strpbrk(w, " \t\r\n;#\"'\\");
+    size_t need = strlen(w) * 2 + 4;
+    if (*o + need >= cap)
+        return -1;
+    if (*o)
+        line[(*o)++] = ' ';
+    if (plain) {
+        *o += (size_t)snprintf(line + *o, cap - *o, "%s", w);
+        return 0;
+    }
+    line[(*o)++] = '"';
+    for (const char *p = w; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            line[(*o)++] = '\\';
+        line[(*o)++] = *p;
+    }
+    line[(*o)++] = '"';
+    line[*o] = 0;
+    return 0;
+}
+
+/* `mlwb serve|load|train ...`: the options of the role (--db, --json, --threads,
+ * --listen, --token-file, --insecure for serve; --every for load and train) and the
+ * command it runs, built from the other words. */
+static int parse_role(int argc, char **argv, opts *o)
+{
+    const char *role = argv[1], *every = NULL, *listen = NULL, *tfile = NULL;
+    int insecure = 0;
+    size_t cap = 65536, n = 0;
+    char *line = malloc(cap);
+    if (!line)
+        return usage_error("%s", "out of memory");
+    line[0] = 0;
+    int serve = strcmp(role, "serve") == 0, words = 0;
+    if (!serve && add_word(line, cap, &n, role) != 0)
+        return usage_error("%s", "the command is too long");
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = strcmp(a, "--db") == 0 || strcmp(a, "--threads") == 0 ||
+                    strcmp(a, "--every") == 0 || strcmp(a, "--listen") == 0 ||
+                    strcmp(a, "--token-file") == 0;
+        if (takes && !next) {
+            free(line);
+            return usage_error("option '%s' needs an argument", a);
+        }
+        if (strcmp(a, "--db") == 0) {
+            o->db = next;
+        } else if (strcmp(a, "--threads") == 0) {
+            char *end;
+            long t = strtol(next, &end, 10);
+            if (*end || t < 1 || t > 256) {
+                free(line);
+                return usage_error("--threads '%s': expected a number from 1 to 256", next);
+            }
+            o->threads = (int)t;
+        } else if (strcmp(a, "--every") == 0 && !serve) {
+            every = next;
+        } else if (strcmp(a, "--listen") == 0 && serve) {
+            listen = next;
+        } else if (strcmp(a, "--token-file") == 0 && serve) {
+            tfile = next;
+        } else if (strcmp(a, "--insecure") == 0 && serve) {
+            insecure = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (strncmp(a, "--", 2) == 0) {
+            free(line);
+            return usage_error("mlwb %s: unknown option '%s'", role, a);
+        } else if (serve) {
+            free(line);
+            return usage_error("mlwb serve: unexpected '%s' (give --listen [ADDR:]PORT)", a);
+        } else if (add_word(line, cap, &n, a) != 0) {
+            free(line);
+            return usage_error("%s", "the command is too long");
+        } else {
+            words++;
+        }
+        if (takes)
+            i++;
+    }
+    if (serve) {
+        if (!listen) {
+            free(line);
+            return usage_error("%s", "mlwb serve needs --listen [ADDR:]PORT");
+        }
+        if (add_word(line, cap, &n, "serve") || add_word(line, cap, &n, listen)) {
+            free(line);
+            return usage_error("%s", "the command is too long");
+        }
+        if (tfile) {
+            char kv[4200];
+            snprintf(kv, sizeof kv, "token-file=%s", tfile);
+            if (add_word(line, cap, &n, kv) != 0) {
+                free(line);
+                return usage_error("%s", "the command is too long");
+            }
+        }
+        if (insecure)
+            add_word(line, cap, &n, "insecure");
+        o->follow = EF_MODEL;
+    } else if (!words) {
+        free(line);
+        return usage_error("mlwb %s needs what to %s, e.g. 'mlwb %s'", role, role,
+                           strcmp(role, "load") == 0 ? "load csv data.csv" : "train knn k=auto");
+    } else if (every) {
+        if (strcmp(role, "train") == 0)  /* train what the loaders load */
+            o->follow = EF_DATA | EF_MODEL;
+        char kv[128];
+        snprintf(kv, sizeof kv, "every=%.100s", every);
+        if (add_word(line, cap, &n, kv) != 0) {
+            free(line);
+            return usage_error("%s", "the command is too long");
+        }
+    }
+    o->role_line = line;
+    o->commands = line;
+    o->no_tui = 1;
+    o->bail = 1;
     return 0;
 }
 
@@ -344,7 +482,9 @@ int main(int argc, char **argv)
     setlocale(LC_ALL, "");         /* the terminal's character set for the TUI */
     setlocale(LC_NUMERIC, "C");    /* numbers are read and written the C way, always */
     opts o = {0};
-    int rc = parse_args(argc, argv, &o);
+    int role = argc >= 2 && (strcmp(argv[1], "serve") == 0 || strcmp(argv[1], "load") == 0 ||
+                             strcmp(argv[1], "train") == 0);
+    int rc = role ? parse_role(argc, argv, &o) : parse_args(argc, argv, &o);
     if (rc)
         return rc;
     if (!o.db)
@@ -396,6 +536,13 @@ int main(int argc, char **argv)
             fclose(script);
         return 1;
     }
+    if (o.follow && eng_follow_store(e, o.follow, 500, &err) != MLWB_OK) {
+        fprintf(stderr, "mlwb: %s\n", err);
+        free(err);
+        eng_close(&e);
+        free(o.role_line);
+        return 1;
+    }
     atomic_store(&signal_engine, e);
     if (!use_tui && pthread_create(&sig_thread, NULL, signal_main, &set) == 0)
         atomic_store(&have_sig_thread, 1);
@@ -443,5 +590,6 @@ int main(int argc, char **argv)
     atomic_store(&signal_engine, NULL);
     cli_free(&c);   /* stops the listener: in-flight requests finish */
     eng_close(&e);  /* joins the workers, flushes the prediction log */
+    free(o.role_line);
     return rc;
 }

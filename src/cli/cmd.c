@@ -22,6 +22,7 @@ static const cmd_entry *const table[] = {
     &cmd_explain_entry, &cmd_serve_entry,     &cmd_jobs_entry,       &cmd_wait_entry,
     &cmd_cancel_entry,  &cmd_schedules_entry, &cmd_unschedule_entry, &cmd_set_entry,
     &cmd_settings_entry, &cmd_help_entry,     &cmd_quit_entry,      &cmd_every_entry,
+    &cmd_feedback_entry, &cmd_quality_entry,
 };
 #define NCMDS (sizeof table / sizeof table[0])
 

@@ -357,8 +357,19 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
             cs_nmi(d->y, pred, d->rows, &nmi, &e2) != MLWB_OK)
             ari = nmi = NAN;
         free(e2);
-    } else if (d->y)
+    }
+    /* set min-confidence: a row less confident than that gets no label (-1) */
+    double minc = km ? 0 : eng_get_min_confidence(cli_engine(c->cli));
+    size_t abstained = 0;
+    for (size_t i = 0; minc > 0 && i < d->rows; i++)
+        if (conf[i] < minc) {
+            pred[i] = -1;
+            abstained++;
+        }
+    if (d->y && !km)
         for (size_t i = 0; i < d->rows; i++) {
+            if (pred[i] < 0)  /* abstained: neither right nor wrong */
+                continue;
             const char *t = d->class_names[d->y[i]];
             known++;
             right += strcmp(t, knn_class_name(m->knn, (size_t)pred[i])) == 0;
@@ -379,7 +390,7 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
                 fprintf(out, "%d,%.9g\n", pred[i], dist[i]);
                 continue;
             }
-            const char *lab = knn_class_name(m->knn, (size_t)pred[i]);
+            const char *lab = pred[i] < 0 ? "" : knn_class_name(m->knn, (size_t)pred[i]);
             int quote = strpbrk(lab, ",\"\n\r") != NULL;
             if (quote) {
                 fputc('"', out);
@@ -406,21 +417,35 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
                                     "distance", dist[i]),
                        "%zu  cluster %d  (distance %.4g)", i + 1, pred[i], dist[i]);
     } else {
-        for (size_t i = 0; i < d->rows; i++)
+        for (size_t i = 0; i < d->rows; i++) {
+            if (pred[i] < 0) {
+                cmd_result(c, json_pack("{sI sn sf sb}", "row", (json_int_t)i + 1, "label",
+                                        "confidence", num_f32(conf[i]), "abstained", 1),
+                           "%zu  no label  (confidence %.2f is below min-confidence %g)", i + 1,
+                           (double)conf[i], minc);
+                continue;
+            }
             cmd_result(c, json_pack("{sI ss sf}", "row", (json_int_t)i + 1, "label",
                                     knn_class_name(m->knn, (size_t)pred[i]), "confidence",
                                     num_f32(conf[i])),
                        "%zu  %s  (confidence %.2f)", i + 1, knn_class_name(m->knn, (size_t)pred[i]),
                        (double)conf[i]);
+        }
     }
     json_t *sum = json_pack("{ss sI sI}", "file", path, "rows", (json_int_t)d->rows,
                             "model_version", (json_int_t)m->version);
     if (outpath)
         json_object_set_new(sum, "out", json_string(outpath));
-    char acc[64] = "";
+    char acc[128] = "";
+    if (abstained) {
+        json_object_set_new(sum, "abstained", json_integer((json_int_t)abstained));
+        snprintf(acc, sizeof acc, ", %zu without a label (min-confidence %g)", abstained, minc);
+    }
     if (known) {
+        size_t l = strlen(acc);
         json_object_set_new(sum, "accuracy", json_real((double)right / (double)known));
-        snprintf(acc, sizeof acc, ", accuracy %.4f against its labels", (double)right / (double)known);
+        snprintf(acc + l, sizeof acc - l, ", accuracy %.4f against its labels%s",
+                 (double)right / (double)known, abstained ? " (of the labelled rows)" : "");
     }
     if (isfinite(ari)) {
         json_object_set_new(sum, "ari", json_real(ari));

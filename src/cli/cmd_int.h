@@ -70,6 +70,7 @@ extern const cmd_entry cmd_help_entry, cmd_quit_entry;
 extern const cmd_entry cmd_schedules_entry, cmd_unschedule_entry, cmd_head_entry;
 extern const cmd_entry cmd_split_entry, cmd_tune_entry, cmd_curve_entry, cmd_eval_entry;
 extern const cmd_entry cmd_explain_entry, cmd_set_entry, cmd_settings_entry, cmd_every_entry;
+extern const cmd_entry cmd_feedback_entry, cmd_quality_entry;
 
 /* Plain-text renderings shared by a command and the job reports. */
 void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);

@@ -1,6 +1,7 @@
 /*
  * cmd_misc.c — serve, jobs, wait, cancel, help, quit.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,36 +48,84 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
     if (s->http)
         return cmd_error(c, "already serving on %s:%d ('serve stop' first)", http_addr(s->http),
                          http_port(s->http));
+    int insecure = 0;
+    if (a->npos == 2 && strcmp(a->pos[1], "insecure") == 0)
+        insecure = 1;
+    else if (a->npos == 2)
+        return cmd_error(c, "'%s': expected 'insecure' or nothing after the address", a->pos[1]);
     http_opts o = {0};
-    char *addr = NULL, *err = NULL;
+    char *addr = NULL, *err = NULL, token[512] = "";
+    /* the token: token=, token-file=, or the MLWB_TOKEN environment variable */
+    const char *tok = cmd_opt(a, "token"), *tfile = cmd_opt(a, "token-file");
+    if (tok && tfile)
+        return cmd_error(c, "give token= or token-file=, not both");
+    if (tfile) {
+        FILE *f = fopen(tfile, "r");
+        if (!f)
+            return cmd_error(c, "token-file=%s: cannot read: %s", tfile, strerror(errno));
+        if (!fgets(token, sizeof token, f))
+            token[0] = 0;
+        fclose(f);
+        token[strcspn(token, "\r\n")] = 0;
+        if (!token[0])
+            return cmd_error(c, "token-file=%s: the first line is empty", tfile);
+        tok = token;
+    } else if (!tok && getenv("MLWB_TOKEN") && *getenv("MLWB_TOKEN")) {
+        tok = getenv("MLWB_TOKEN");
+    }
+    if (tok && (strlen(tok) < 8 || strpbrk(tok, " \t\r\n")))
+        return cmd_error(c, "the token must be at least 8 characters without blanks");
     if (http_parse_listen(a->pos[0], &addr, &o.port, &err) != MLWB_OK) {
         return cmd_fail(c, err);
     }
+    int loopback = !addr || strcmp(addr, "localhost") == 0 || strncmp(addr, "127.", 4) == 0 ||
+                   strcmp(addr, "::1") == 0;
+    if (!loopback && !tok && !insecure) {
+        cmd_status st = cmd_error(c, "%s is reachable from other machines: give a token (token=T, "
+                                     "token-file=PATH or MLWB_TOKEN), or say 'insecure'", addr);
+        free(addr);
+        return st;
+    }
+    eng_serve_limits lim;
+    eng_get_serve_limits(s->eng, &lim);
     o.addr = addr;
-    o.token = cmd_opt(a, "token");
+    o.token = tok;
+    o.max_body = lim.max_body;
+    o.max_instances = lim.max_instances;
+    o.connections = lim.connections;
+    o.per_ip = lim.per_ip;
+    o.timeout_s = lim.timeout_s;
+    o.header_size = lim.header_size;
     mlwb_status rc = http_start(s->eng, &o, &s->http, &err);
     free(addr);
     if (rc != MLWB_OK) {
         return cmd_fail(c, err);
     }
     server_url(s->http, url, sizeof url);
-    cmd_result(c, json_pack("{sb ss si ss}", "serving", 1, "address", http_addr(s->http), "port",
-                            http_port(s->http), "url", url),
-               "serving on %s", url);
+    cmd_result(c, json_pack("{sb ss si ss sb}", "serving", 1, "address", http_addr(s->http),
+                            "port", http_port(s->http), "url", url, "token", tok != NULL),
+               "serving on %s%s", url,
+               tok ? " (predict, feedback and infer need the bearer token)"
+                   : loopback ? "" : " WITHOUT a token (insecure)");
     return CMD_OK;
 }
 
 const cmd_entry cmd_serve_entry = {
-    "serve", "serve [ADDR:]PORT [token=T] | serve stop | serve",
+    "serve", "serve [ADDR:]PORT [token=T|token-file=PATH] [insecure] | serve stop | serve",
     "start or stop the HTTP listener",
-    "serve [ADDR:]PORT [token=T]\n"
+    "serve [ADDR:]PORT [token=T|token-file=PATH] [insecure]\n"
     "    Listen for HTTP requests (default address 127.0.0.1; PORT 0 picks a free port):\n"
-    "    POST /v1/predict, GET /v1/predict?x=..., GET /predict?prompt=[[...]],\n"
-    "    GET /v1/models, /healthz, /readyz.  See docs/http-api.md.  A script that starts\n"
-    "    the listener keeps serving after its last line until quit, SIGINT or SIGTERM.\n"
+    "    /v1/predict, /predict?prompt=, /v1/feedback, /v1/models, /v1/quality, /metrics,\n"
+    "    /healthz, /readyz, /openapi.json, /docs, and the KServe v2 routes under /v2\n"
+    "    (see docs/http-api.md, or GET /docs).  With a token (token=, the first line of\n"
+    "    token-file=, or the MLWB_TOKEN environment variable) predict, feedback and infer\n"
+    "    need 'Authorization: Bearer T'.  An address other machines can reach needs a\n"
+    "    token, or the word 'insecure'.  The limits are settings (http-max-body, ...).\n"
+    "    A script that starts the listener keeps serving after its last line until quit,\n"
+    "    SIGINT or SIGTERM.\n"
     "serve stop\n    Finish the requests in flight and stop listening.\n"
     "serve\n    Show the listener's address and counters.",
-    0, 1, "token", serve_exec};
+    0, 2, "token,token-file", serve_exec};
 
 /* "08:12:03" (local time) or "-" for 0. */
 static const char *clock_hms(double t, char *buf, size_t n)

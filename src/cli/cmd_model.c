@@ -738,8 +738,15 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
         float conf;
         knn_predict(m->knn, x, &label, &conf);
         const char *name = knn_class_name(m->knn, (size_t)label);
-        res = json_pack("{ss sf}", "label", name, "confidence", num_f32(conf));
-        snprintf(what, sizeof what, "%s  (confidence %.2f", name, (double)conf);
+        double minc = eng_get_min_confidence(c->cli->eng);
+        if (minc > 0 && conf < minc) {  /* set min-confidence: no guess */
+            res = json_pack("{sn sf sb}", "label", "confidence", num_f32(conf), "abstained", 1);
+            snprintf(what, sizeof what, "no label: confidence %.2f is below min-confidence %g "
+                     "(best guess %s", (double)conf, minc, name);
+        } else {
+            res = json_pack("{ss sf}", "label", name, "confidence", num_f32(conf));
+            snprintf(what, sizeof what, "%s  (confidence %.2f", name, (double)conf);
+        }
     }
     char *in_s = json_dumps(in, JSON_COMPACT | JSON_REAL_PRECISION(15));
     char *res_s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(15));

@@ -22,6 +22,7 @@
 #include "mlwb/engine/engine.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -42,6 +43,7 @@
 #define PLOG_CAP 8192
 #define ID_BLOCK 4096  /* prediction ids reserved at a time */
 #define ID_FIRST 64    /* the first block is small: many runs never predict */
+#define QUALITY_EVERY 5.0  /* seconds between the prediction log's quality checks */
 
 typedef struct plog_row {
     int64_t id, model_version;
@@ -70,6 +72,8 @@ struct engine {
     pthread_mutex_t publish_mu;
     json_t *last_curve;  /* under ds_mu */
     int retrain;                /* set retrain=on-new-data (under ds_mu) */
+    char model_name[64];        /* set model-name= (under ds_mu): the v2 protocol's name */
+    eng_serve_limits limits;    /* set http-... (under ds_mu) */
     eng_train_req last_train;   /* the last training submitted (under ds_mu) */
     int have_last_train;
 
@@ -89,6 +93,20 @@ struct engine {
     int64_t nb_first, nb_end;    /* the block reserved ahead, or 0 */
     int need_block;
     atomic_uint_fast64_t plog_dropped;
+    uint64_t plog_queued, plog_done;  /* rows taken / rows written or given up (plog_mu) */
+    pthread_cond_t plog_done_cv;      /* plog_done moved */
+    double quality_checked;           /* monotonic time of the last eng_quality_tick */
+    pthread_key_t thread_store;       /* per-thread store connections (eng_thread_store) */
+    int thread_store_key;             /* the key exists */
+    eng_quality_state *quality;
+    /* eng_follow_store: a thread that makes the registry follow the store's active model */
+    pthread_t follow_thread;
+    int follow_started;
+    int follow_interval_ms;
+    int follow_what;             /* EF_MODEL | EF_DATA */
+    pthread_mutex_t follow_mu;
+    pthread_cond_t follow_cv;
+    int follow_stop;
 };
 
 double eng_now(void)
@@ -189,7 +207,15 @@ static void *plog_main(void *arg)
             err = NULL;
         }
         plog_free_rows(batch, n);
+        /* every few seconds: the drift and accuracy alerts (off the request path) */
+        double t = eng_mono();
+        if (st && t - e->quality_checked >= QUALITY_EVERY) {
+            e->quality_checked = t;
+            eng_quality_tick(e, st);
+        }
         pthread_mutex_lock(&e->plog_mu);
+        e->plog_done += n;
+        pthread_cond_broadcast(&e->plog_done_cv);
     }
     pthread_mutex_unlock(&e->plog_mu);
     free(batch);
@@ -221,10 +247,58 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
     if (!e->nb_first && e->id_end - e->id_next < ID_FIRST / 2)
         e->need_block = 1;
     e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, eng_now(), origin};
+    e->plog_queued++;
     pthread_cond_signal(&e->plog_cv);
     pthread_mutex_unlock(&e->plog_mu);
     return id;
 }
+
+int eng_plog_flush(engine *e, double seconds)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)seconds;
+    ts.tv_nsec += (long)((seconds - (double)(long)seconds) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->plog_mu);
+    uint64_t target = e->plog_queued;
+    while (e->plog_done < target && e->plog_started && !e->plog_stop)
+        if (pthread_cond_timedwait(&e->plog_done_cv, &e->plog_mu, &ts) != 0)
+            break;
+    int done = e->plog_done >= target;
+    pthread_mutex_unlock(&e->plog_mu);
+    return done;
+}
+
+static void close_thread_store(void *p)
+{
+    store *st = p;
+    store_close(&st);
+}
+
+store *eng_thread_store(engine *e, char **err)
+{
+    if (!e->thread_store_key) {
+        err_set(err, MLWB_ERR_STORE, "no per-thread store connections");
+        return NULL;
+    }
+    store *st = pthread_getspecific(e->thread_store);
+    if (st)
+        return st;
+    if (store_open(e->db_path, &st, err) != MLWB_OK)
+        return NULL;
+    if (pthread_setspecific(e->thread_store, st) != 0) {
+        store_close(&st);
+        err_set(err, MLWB_ERR_NOMEM, "cannot keep a store connection for this thread");
+        return NULL;
+    }
+    return st;
+}
+
+eng_quality_state *eng_quality_of(engine *e) { return e->quality; }
 
 uint64_t eng_predictions_dropped(engine *e)
 {
@@ -287,6 +361,11 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
     pthread_mutex_init(&e->publish_mu, NULL);
     pthread_mutex_init(&e->plog_mu, NULL);
     pthread_cond_init(&e->plog_cv, NULL);
+    pthread_cond_init(&e->plog_done_cv, NULL);
+    pthread_mutex_init(&e->follow_mu, NULL);
+    pthread_cond_init(&e->follow_cv, NULL);
+    e->thread_store_key = pthread_key_create(&e->thread_store, close_thread_store) == 0;
+    e->quality = eng_quality_new();
     atomic_init(&e->plog_dropped, 0);
     e->holdout_seed = 1;
     if (cfg->threads > 0)
@@ -296,7 +375,7 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
     e->reg = reg_new();
     e->events = ev_queue_new(1024);
     e->plog = malloc(PLOG_CAP * sizeof *e->plog);
-    if (!e->db_path || !e->reg || !e->events || !e->plog) {
+    if (!e->db_path || !e->reg || !e->events || !e->plog || !e->quality) {
         rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -362,6 +441,13 @@ void eng_close(engine **pe)
     *pe = NULL;
     if (!e)
         return;
+    if (e->follow_started) {
+        pthread_mutex_lock(&e->follow_mu);
+        e->follow_stop = 1;
+        pthread_cond_signal(&e->follow_cv);
+        pthread_mutex_unlock(&e->follow_mu);
+        pthread_join(e->follow_thread, NULL);
+    }
     sched_free(&e->sched);  /* first: it submits jobs */
     job_pool_free(&e->jobs);
     if (e->plog_started) {
@@ -380,6 +466,16 @@ void eng_close(engine **pe)
     store_close(&e->st);
     ev_queue_free(&e->events);
     pthread_cond_destroy(&e->plog_cv);
+    pthread_cond_destroy(&e->plog_done_cv);
+    pthread_cond_destroy(&e->follow_cv);
+    pthread_mutex_destroy(&e->follow_mu);
+    if (e->thread_store_key) {  /* this thread's own; other threads closed theirs on exit */
+        store *ts = pthread_getspecific(e->thread_store);
+        pthread_setspecific(e->thread_store, NULL);
+        store_close(&ts);
+        pthread_key_delete(e->thread_store);
+    }
+    eng_quality_free(&e->quality);
     pthread_mutex_destroy(&e->plog_mu);
     pthread_mutex_destroy(&e->ds_mu);
     pthread_mutex_destroy(&e->publish_mu);
@@ -473,25 +569,68 @@ static void load_progress_hook(void *j, double fraction)
 
 static int64_t submit_train(engine *e, const eng_train_req *req, int64_t tag, char **err);
 
+json_t *eng_feature_stats(const ds *d)
+{
+    json_t *a = json_array();
+    double *mean = calloc(d->cols ? d->cols : 1, sizeof *mean);
+    double *m2 = calloc(d->cols ? d->cols : 1, sizeof *m2);
+    if (!mean || !m2 || !d->rows) {
+        free(mean);
+        free(m2);
+        return a;
+    }
+    for (size_t i = 0; i < d->rows; i++)
+        for (size_t j = 0; j < d->cols; j++)
+            mean[j] += d->x[i * d->cols + j];
+    for (size_t j = 0; j < d->cols; j++)
+        mean[j] /= (double)d->rows;
+    for (size_t i = 0; i < d->rows; i++)
+        for (size_t j = 0; j < d->cols; j++) {
+            double t = d->x[i * d->cols + j] - mean[j];
+            m2[j] += t * t;
+        }
+    for (size_t j = 0; j < d->cols; j++)
+        json_array_append_new(a, json_pack("{ss sf sf}", "name",
+                                           d->feature_names && d->feature_names[j]
+                                               ? d->feature_names[j] : "",
+                                           "mean", mean[j], "sd",
+                                           sqrt(m2[j] / (double)d->rows)));
+    free(mean);
+    free(m2);
+    return a;
+}
+
+int64_t eng_retrain_last(engine *e, const char *why)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    int have = e->have_last_train;
+    eng_train_req req = e->last_train;
+    pthread_mutex_unlock(&e->ds_mu);
+    if (!have)
+        return 0;
+    char *err = NULL;
+    int64_t id = submit_train(e, &req, 0, &err);
+    if (id)
+        ev_postf(e->events, EV_LOG, id, 0, "%s: retraining (job %lld)", why, (long long)id);
+    else
+        ev_postf(e->events, EV_LOG, 0, 0, "%s, but the retraining could not start: %s", why,
+                 err ? err : "?");
+    free(err);
+    return id;
+}
+
 /* set retrain=on-new-data: a load that made another data set version current queues a
  * training with the last training's parameters (after the load, in job order). */
 static void maybe_retrain(engine *e, int64_t version)
 {
     pthread_mutex_lock(&e->ds_mu);
-    int go = e->retrain && e->have_last_train;
-    eng_train_req req = e->last_train;
+    int go = e->retrain;
     pthread_mutex_unlock(&e->ds_mu);
     if (!go)
         return;
-    char *err = NULL;
-    int64_t id = submit_train(e, &req, 0, &err);
-    if (id)
-        ev_postf(e->events, EV_LOG, id, 0, "data v%lld is new: retraining (job %lld, set "
-                 "retrain=on-new-data)", (long long)version, (long long)id);
-    else
-        ev_postf(e->events, EV_LOG, 0, 0, "data v%lld is new, but the retraining could not "
-                 "start: %s", (long long)version, err ? err : "?");
-    free(err);
+    char why[96];
+    snprintf(why, sizeof why, "data v%lld is new (set retrain=on-new-data)", (long long)version);
+    eng_retrain_last(e, why);
 }
 
 static mlwb_status run_load(job *j, store *st, void *arg, json_t **result, char **err)
@@ -900,6 +1039,8 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
         if (auto_k)
             json_object_set_new(mj, "k_chosen_on_same_folds", json_true());
     }
+    /* what the model was trained on, per feature: the baseline of the drift check */
+    json_object_set_new(mj, "feature_stats", eng_feature_stats(train));
     if (job_cancelled(j)) {
         rc = MLWB_ERR_CANCELLED;
         goto out;
@@ -1043,6 +1184,34 @@ int64_t eng_submit_train(engine *e, const eng_train_req *req, char **err)
     if (id)
         remember_train(e, req);
     return id;
+}
+
+void eng_get_serve_limits(engine *e, eng_serve_limits *out)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    *out = e->limits;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_set_serve_limits(engine *e, const eng_serve_limits *l)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    e->limits = *l;
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_set_model_name(engine *e, const char *name)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    snprintf(e->model_name, sizeof e->model_name, "%s", name);
+    pthread_mutex_unlock(&e->ds_mu);
+}
+
+void eng_get_model_name(engine *e, char *buf, size_t n)
+{
+    pthread_mutex_lock(&e->ds_mu);
+    snprintf(buf, n, "%s", e->model_name[0] ? e->model_name : "default");
+    pthread_mutex_unlock(&e->ds_mu);
 }
 
 void eng_set_retrain(engine *e, int on)
@@ -1211,5 +1380,109 @@ mlwb_status eng_use_model(engine *e, int64_t version, char **err)
     reg_publish(e->reg, m);
     pthread_mutex_unlock(&e->publish_mu);
     ev_post(e->events, EV_MODEL, 0, version, 1, "activated");
+    return MLWB_OK;
+}
+
+/* --- following the store ------------------------------------------------------------- */
+
+/* Every interval: is the store's active model another version than the one the registry
+ * serves (another process trained or rolled back)?  Then load it completely and publish
+ * it; requests in flight finish on the old one.  A model that cannot be loaded is
+ * logged once and the one serving stays. */
+static void *follow_main(void *arg)
+{
+    engine *e = arg;
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    store *st = NULL;
+    char *err = NULL;
+    int64_t failed = 0;  /* the version that could not be loaded (logged once) */
+    int64_t failed_data = 0;
+    if (store_open(e->db_path, &st, &err) != MLWB_OK) {
+        ev_postf(e->events, EV_LOG, 0, 0, "following the store: %s", err);
+        free(err);
+        return NULL;
+    }
+    pthread_mutex_lock(&e->follow_mu);
+    while (!e->follow_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        long ns = ts.tv_nsec + (long)e->follow_interval_ms * 1000000L;
+        ts.tv_sec += ns / 1000000000L;
+        ts.tv_nsec = ns % 1000000000L;
+        pthread_cond_timedwait(&e->follow_cv, &e->follow_mu, &ts);
+        if (e->follow_stop)
+            break;
+        pthread_mutex_unlock(&e->follow_mu);
+        int64_t dv = 0;
+        if ((e->follow_what & EF_DATA) && store_current_dataset(st, &dv, &err) == MLWB_OK &&
+            dv > 0 && dv != failed_data) {
+            ds *cur = eng_dataset(e);
+            int64_t have = cur ? cur->version : 0;
+            ds_release(&cur);
+            ds *d = NULL;
+            if (dv != have && store_get_dataset(st, dv, &d, &err) == MLWB_OK) {
+                set_dataset(e, d);
+                ev_post(e->events, EV_DATASET, 0, dv, 1, "followed");
+            } else if (dv != have) {
+                failed_data = dv;
+                ev_postf(e->events, EV_LOG, 0, dv, "data v%lld is current in the store but "
+                         "cannot be read: %s", (long long)dv, err ? err : "?");
+            }
+        }
+        free(err);
+        err = NULL;
+        int64_t v = 0;
+        if (!(e->follow_what & EF_MODEL)) {
+            /* data only */
+        } else if (store_active_model(st, &v, &err) != MLWB_OK) {
+            free(err);
+            err = NULL;
+        } else if (v > 0 && v != reg_active_version(e->reg) && v != failed) {
+            mdl *m = NULL;
+            if (load_model_version(st, v, &m, &err) == MLWB_OK) {
+                /* under publish_mu, the store must still say v: a publish of our own
+                 * since the read wins (it holds the lock while it writes both) */
+                pthread_mutex_lock(&e->publish_mu);
+                int64_t now_v = 0;
+                char *e2 = NULL;
+                int still = store_active_model(st, &now_v, &e2) == MLWB_OK && now_v == v &&
+                            reg_active_version(e->reg) != v;
+                free(e2);
+                if (still)
+                    reg_publish(e->reg, m);
+                else
+                    mdl_release(&m);
+                pthread_mutex_unlock(&e->publish_mu);
+                if (still) {
+                    ev_post(e->events, EV_MODEL, 0, v, 1, "followed");
+                    ev_postf(e->events, EV_LOG, 0, v, "model v%lld is now active (published "
+                             "by another process)", (long long)v);
+                }
+            } else {
+                failed = v;
+                ev_postf(e->events, EV_LOG, 0, v, "model v%lld is active in the store but "
+                         "cannot be loaded: %s", (long long)v, err ? err : "?");
+                free(err);
+                err = NULL;
+            }
+        }
+        pthread_mutex_lock(&e->follow_mu);
+    }
+    pthread_mutex_unlock(&e->follow_mu);
+    store_close(&st);
+    return NULL;
+}
+
+mlwb_status eng_follow_store(engine *e, int what, int interval_ms, char **err)
+{
+    if (e->follow_started)
+        return MLWB_OK;
+    e->follow_what = what;
+    e->follow_interval_ms = interval_ms > 0 ? interval_ms : 500;
+    if (pthread_create(&e->follow_thread, NULL, follow_main, e) != 0)
+        return err_set(err, MLWB_ERR_NOMEM, "cannot start the thread that follows the store");
+    e->follow_started = 1;
     return MLWB_OK;
 }

@@ -23,6 +23,10 @@ typedef struct train_job {
     int64_t last_dataset;  /* schedules: the data set version the last run trained on */
 } train_job;
 
+/* Per feature of d: {"name", "mean", "sd"} (population sd), a new array; the training
+ * stores it in the model's metrics as "feature_stats", the baseline of the drift check. */
+json_t *eng_feature_stats(const ds *d);
+
 /* Replace the session's last tuning curve (takes the reference). */
 void eng_set_last_curve(engine *e, json_t *c);
 
@@ -48,6 +52,21 @@ typedef struct pub_req {
  * an active model of the same kind), make it active in the store and the registry, and
  * post EV_MODEL.  On an error nothing changed. */
 mlwb_status eng_store_and_publish(engine *e, job *j, store *st, pub_req *r, char **err);
+
+/* Wait (at most `seconds`) until every prediction queued so far is in the store; 1 when
+ * it is. */
+int eng_plog_flush(engine *e, double seconds);
+
+/* quality.c: the alert settings and figures, owned by the engine. */
+typedef struct eng_quality_state eng_quality_state;
+eng_quality_state *eng_quality_new(void);
+void eng_quality_free(eng_quality_state **q);
+eng_quality_state *eng_quality_of(engine *e);
+/* Recompute the alerts (the prediction log's writer calls this every few seconds). */
+void eng_quality_tick(engine *e, store *st);
+/* Queue a training with the last training's parameters (logged with `why`); 0 when there
+ * was none. */
+int64_t eng_retrain_last(engine *e, const char *why);
 
 /* The k-means trainer (train_kmeans.c): the k-sweep or one k, then the model. */
 mlwb_status eng_run_train_kmeans(job *j, store *st, train_job *t, json_t **result, char **err);

@@ -201,6 +201,7 @@ mlwb_status eng_run_train_kmeans(job *j, store *st, train_job *t, json_t **resul
         json_object_set_new(mj, "ari", num(p->ari));
         json_object_set_new(mj, "nmi", num(p->nmi));
     }
+    json_object_set_new(mj, "feature_stats", eng_feature_stats(d));
     pj = json_pack("{si sb ss si sI}", "k", k, "k_auto", auto_k, "scale",
                    knn_scale_name(req->km.scale), "n_init", n_init, "seed",
                    (json_int_t)req->seed);

@@ -71,6 +71,7 @@
  * locale while it formats numbers (the TUI may have set LC_ALL from the environment).
  */
 #include "mlwb/serve/http.h"
+#include "http_int.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -100,61 +101,14 @@
 #include "mlwb/core/knn.h"
 #include "mlwb/engine/registry.h"
 
-enum {
-    DEFAULT_MAX_BODY = 1 << 20,   /* bytes */
-    MAX_BODY_LIMIT = 1 << 30,     /* a larger max_body is clamped to this */
-    DISCARD_FACTOR = 8,           /* past max_body * this, an upload is cut off */
-    BODY_MIN_CAP = 4096,          /* the first allocation of a body buffer */
-    DEFAULT_MAX_BUFFERED = 64 << 20, /* bytes of all body buffers together, at least */
-    BUFFERED_PER_BODY = 16,       /* ... or this many bodies at max_body, if larger */
-    RETRY_AFTER_S = 1,            /* the Retry-After of a 503 "server busy" */
-    MAX_INSTANCES = 10000,        /* per request */
-    CONN_TIMEOUT_S = 15,
-    PER_IP_LIMIT = 64,
-    CONN_LIMIT = 1024,
-    MAX_THREADS = 64,
-    DRAIN_S = 5,                  /* http_stop waits this long for requests in flight */
-    ERR_MSG = 400,                /* bytes of an error message */
-    URL_SHOWN = 200,              /* at most this much of a path is echoed in errors */
-};
 
-struct http_server {
-    engine *eng;
-    registry *reg;
-    struct MHD_Daemon *d;
-    char addr[INET6_ADDRSTRLEN];  /* the bound address, normalised ("127.0.0.1", "::1") */
-    int port;                     /* the bound port */
-    char *token;                  /* NULL = predict is open */
-    size_t token_len;
-    size_t max_body;
-    size_t max_buffered;          /* the budget of `buffered` */
-    locale_t cloc;                /* "C" numerics for formatting; (locale_t)0 if none */
-
-    atomic_uint_fast64_t requests, errors, predictions;
-    atomic_uint_fast64_t latency[HTTP_LAT_BUCKETS];  /* see http.h */
-    atomic_long in_flight;        /* requests between their first call and completion */
-    atomic_size_t buffered;       /* bytes allocated to body buffers, <= max_buffered */
-    atomic_bool stopping;
-    pthread_mutex_t mu;           /* with `drained`: http_stop waits for in_flight == 0 */
-    pthread_cond_t drained;
-
-    pthread_mutex_t log_mu;       /* libmicrohttpd's messages, kept only while starting */
-    bool capturing;
-    char start_log[256];
-};
 
 /* ---------------------------------------------------------------------------------- */
 /* A string builder: inline storage first, the heap past it; an allocation failure is
  * remembered (oom) and turns the response into a 500.  Never copied by value. */
 
-typedef struct sb {
-    char *p;
-    size_t len, cap;
-    bool oom;
-    char inl[1024];
-} sb;
 
-static void sb_init(sb *b)
+void sb_init(sb *b)
 {
     b->p = b->inl;
     b->len = 0;
@@ -163,20 +117,20 @@ static void sb_init(sb *b)
     b->p[0] = '\0';
 }
 
-static void sb_free(sb *b)
+void sb_free(sb *b)
 {
     if (b->p != b->inl)
         free(b->p);
     sb_init(b);
 }
 
-static void sb_reset(sb *b)
+void sb_reset(sb *b)
 {
     b->len = 0;
     b->p[0] = '\0';
 }
 
-static bool sb_reserve(sb *b, size_t extra)
+bool sb_reserve(sb *b, size_t extra)
 {
     if (b->oom)
         return false;
@@ -197,7 +151,7 @@ static bool sb_reserve(sb *b, size_t extra)
     return true;
 }
 
-static void sb_putn(sb *b, const char *s, size_t n)
+void sb_putn(sb *b, const char *s, size_t n)
 {
     if (!sb_reserve(b, n))
         return;
@@ -206,18 +160,18 @@ static void sb_putn(sb *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void sb_puts(sb *b, const char *s)
+void sb_puts(sb *b, const char *s)
 {
     sb_putn(b, s, strlen(s));
 }
 
-static void sb_putc(sb *b, char c)
+void sb_putc(sb *b, char c)
 {
     sb_putn(b, &c, 1);
 }
 
 __attribute__((format(printf, 2, 3)))
-static void sb_printf(sb *b, const char *fmt, ...)
+void sb_printf(sb *b, const char *fmt, ...)
 {
     char tmp[256];
     va_list ap;
@@ -239,7 +193,7 @@ static void sb_printf(sb *b, const char *fmt, ...)
 }
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s)
+size_t http_utf8_seq(const unsigned char *s)
 {
     unsigned c = s[0];
     if (c < 0x80)
@@ -259,7 +213,7 @@ static size_t utf8_seq(const unsigned char *s)
 }
 
 /* s as a JSON string literal; invalid UTF-8 bytes become U+FFFD. */
-static void sb_json_str(sb *b, const char *s)
+void sb_json_str(sb *b, const char *s)
 {
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     sb_putc(b, '"');
@@ -284,7 +238,7 @@ static void sb_json_str(sb *b, const char *s)
             }
             p++;
         } else {
-            size_t n = utf8_seq(p);
+            size_t n = http_utf8_seq(p);
             if (n) {
                 sb_putn(b, (const char *)p, n);
                 p += n;
@@ -299,7 +253,7 @@ static void sb_json_str(sb *b, const char *s)
 
 /* A finite float as the shortest decimal that reads back as the same float, always a
  * JSON real ("0.8", "1.0", "1e-05"). */
-static void sb_real(sb *b, float v)
+void sb_real(sb *b, float v)
 {
     char tmp[40];
     for (int prec = 1; prec <= 9; prec++) {
@@ -315,27 +269,49 @@ static void sb_real(sb *b, float v)
 /* ---------------------------------------------------------------------------------- */
 /* Responses. */
 
-/* One call of the access handler: what the handlers need to answer. */
-struct call {
-    http_server *s;
-    double t0;               /* monotonic ms when this handler call started */
-    struct MHD_Connection *conn;
-    const char *url, *method;
-    const char *body;        /* the request body, or NULL */
-    size_t len;
-    const char *allow;       /* set for 405: the Allow header */
-    bool challenge;          /* set for 401: a WWW-Authenticate header */
-    bool retry;              /* set for 503 "busy": a Retry-After header */
-};
 
-static double now_ms(void)
+double http_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static enum MHD_Result reply(struct call *c, unsigned status, const char *text, size_t len)
+static int status_slot(unsigned status)
+{
+    switch (status) {
+    case 200: return SC_200;
+    case 400: return SC_400;
+    case 401: return SC_401;
+    case 404: return SC_404;
+    case 405: return SC_405;
+    case 409: return SC_409;
+    case 413: return SC_413;
+    case 500: return SC_500;
+    case 503: return SC_503;
+    default: return SC_OTHER;
+    }
+}
+
+enum MHD_Result http_reply(struct call *c, unsigned status, const char *text, size_t len)
+{
+    return http_reply_type(c, status, "application/json", text, len);
+}
+
+enum MHD_Result http_reply_json(struct call *c, unsigned status, json_t *v)
+{
+    /* 15 significant digits: any metric written with up to 15 reads back unchanged */
+    char *text = v ? json_dumps(v, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(v);
+    if (!text)
+        return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    enum MHD_Result q = http_reply(c, status, text, strlen(text));
+    free(text);
+    return q;
+}
+
+enum MHD_Result http_reply_type(struct call *c, unsigned status, const char *type,
+                                const char *text, size_t len)
 {
     http_server *s = c->s;
     /* MUST_COPY: the text lives on our stack or is freed by the caller. */
@@ -343,7 +319,7 @@ static enum MHD_Result reply(struct call *c, unsigned status, const char *text, 
         MHD_create_response_from_buffer(len, (void *)(uintptr_t)text, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (c->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, c->allow);
     if (c->challenge)
@@ -358,12 +334,14 @@ static enum MHD_Result reply(struct call *c, unsigned status, const char *text, 
     enum MHD_Result q = MHD_queue_response(c->conn, status, r);
     MHD_destroy_response(r);
     if (q == MHD_YES) {
-        double us = (now_ms() - c->t0) * 1e3;
+        double us = (http_now_ms() - c->t0) * 1e3;
         int b = 0;
         while (b < HTTP_LAT_BUCKETS - 1 && us >= ldexp(1.0, b))
             b++;
         atomic_fetch_add_explicit(&s->latency[b], 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&s->requests, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&s->by_route[c->route][status_slot(status)], 1,
+                                  memory_order_relaxed);
         if (status >= 400)
             atomic_fetch_add_explicit(&s->errors, 1, memory_order_relaxed);
     }
@@ -371,7 +349,7 @@ static enum MHD_Result reply(struct call *c, unsigned status, const char *text, 
 }
 
 __attribute__((format(printf, 3, 4)))
-static enum MHD_Result reply_error(struct call *c, unsigned status, const char *fmt, ...)
+enum MHD_Result http_reply_error(struct call *c, unsigned status, const char *fmt, ...)
 {
     char msg[ERR_MSG];
     va_list ap;
@@ -384,34 +362,25 @@ static enum MHD_Result reply_error(struct call *c, unsigned status, const char *
     sb_json_str(&b, msg);
     sb_putc(&b, '}');
     /* msg is bounded, so b never leaves its inline storage */
-    enum MHD_Result q = reply(c, status, b.p, b.len);
+    enum MHD_Result q = http_reply(c, status, b.p, b.len);
     sb_free(&b);
     return q;
 }
 
-static enum MHD_Result reply_sb(struct call *c, unsigned status, sb *b)
+enum MHD_Result http_reply_sb(struct call *c, unsigned status, sb *b)
 {
     if (b->oom)
-        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    return reply(c, status, b->p, b->len);
+        return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    return http_reply(c, status, b->p, b->len);
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* Instances: JSON or a query string in, a validated float matrix out. */
 
-struct batch {
-    float *x;          /* n * d */
-    size_t n, d;
-    float inl[256];
-};
 
-struct perr {          /* why a request was refused */
-    unsigned status;
-    char msg[ERR_MSG];
-};
 
 __attribute__((format(printf, 3, 4)))
-static bool fail(struct perr *pe, unsigned status, const char *fmt, ...)
+bool http_fail(struct perr *pe, unsigned status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -421,7 +390,7 @@ static bool fail(struct perr *pe, unsigned status, const char *fmt, ...)
     return false;
 }
 
-static bool batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe)
+bool http_batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe)
 {
     b->n = n;
     b->d = d;
@@ -430,22 +399,22 @@ static bool batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe)
         return true;
     }
     if (d && n > SIZE_MAX / sizeof(float) / d)
-        return fail(pe, MHD_HTTP_CONTENT_TOO_LARGE, "%zu instances of %zu features: too large",
+        return http_fail(pe, MHD_HTTP_CONTENT_TOO_LARGE, "%zu instances of %zu features: too large",
                     n, d);
     b->x = malloc(n * d * sizeof(float));
     if (!b->x)
-        return fail(pe, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory for %zu instances", n);
+        return http_fail(pe, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory for %zu instances", n);
     return true;
 }
 
-static void batch_free(struct batch *b)
+void http_batch_free(struct batch *b)
 {
     if (b->x && b->x != b->inl)
         free(b->x);
     b->x = NULL;
 }
 
-static const char *json_kind(const json_t *v)
+const char *http_json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
@@ -461,7 +430,7 @@ static const char *json_kind(const json_t *v)
 }
 
 /* A double as a finite float32, or false. */
-static bool to_float(double v, float *out)
+bool http_to_float(double v, float *out)
 {
     if (!isfinite(v) || fabs(v) > FLT_MAX)
         return false;
@@ -470,64 +439,57 @@ static bool to_float(double v, float *out)
 }
 
 /* One instance (a JSON array of d numbers) at `place` ("instances[2]") into out. */
-static bool row_from_json(const json_t *row, const char *place, size_t d, float *out,
+static bool http_row_from_json(const json_t *row, const char *place, size_t d, float *out,
                           struct perr *pe)
 {
     if (!json_is_array(row))
-        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected an array of %zu numbers, got %s",
-                    place, d, json_kind(row));
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected an array of %zu numbers, got %s",
+                    place, d, http_json_kind(row));
     size_t got = json_array_size(row);
     if (got != d)
-        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", place, d,
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", place, d,
                     got);
     for (size_t j = 0; j < d; j++) {
         const json_t *v = json_array_get(row, j);
         if (!json_is_number(v))
-            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number (got %s)",
-                        place, j, json_kind(v));
-        if (!to_float(json_number_value(v), &out[j]))
-            return fail(pe, MHD_HTTP_BAD_REQUEST,
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number (got %s)",
+                        place, j, http_json_kind(v));
+        if (!http_to_float(json_number_value(v), &out[j]))
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
                         "%s[%zu]: not a finite number (out of float32 range)", place, j);
     }
     return true;
 }
 
-/* Where the instances come from, for the fill functions. */
-struct source {
-    const json_t *rows;   /* JSON: an array of instances */
-    bool flat;            /* JSON: `rows` is itself one instance */
-    const char *name;     /* "instances", "prompt", "x": names the place in errors */
-    const char *text;     /* query string: "5.1,3.5,1.4,0.2" */
-};
 
-static bool fill_from_json(const struct source *src, size_t d, struct batch *b,
+bool http_fill_json(const struct source *src, size_t d, struct batch *b,
                            struct perr *pe)
 {
     if (src->flat) {
-        if (!batch_alloc(b, 1, d, pe))
+        if (!http_batch_alloc(b, 1, d, pe))
             return false;
-        return row_from_json(src->rows, src->name, d, b->x, pe);
+        return http_row_from_json(src->rows, src->name, d, b->x, pe);
     }
     size_t n = json_array_size(src->rows);
     if (n == 0)
-        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: no instances (give at least one)",
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: no instances (give at least one)",
                     src->name);
-    if (n > MAX_INSTANCES)
-        return fail(pe, MHD_HTTP_CONTENT_TOO_LARGE,
-                    "%s: %zu instances, at most %d per request", src->name, n, MAX_INSTANCES);
-    if (!batch_alloc(b, n, d, pe))
+    if (n > src->max)
+        return http_fail(pe, MHD_HTTP_CONTENT_TOO_LARGE,
+                    "%s: %zu instances, at most %zu per request", src->name, n, src->max);
+    if (!http_batch_alloc(b, n, d, pe))
         return false;
     for (size_t i = 0; i < n; i++) {
         char place[64];
         snprintf(place, sizeof place, "%s[%zu]", src->name, i);
-        if (!row_from_json(json_array_get(src->rows, i), place, d, b->x + i * d, pe))
+        if (!http_row_from_json(json_array_get(src->rows, i), place, d, b->x + i * d, pe))
             return false;
     }
     return true;
 }
 
 /* One instance from "f,f,...". */
-static bool fill_from_list(const struct source *src, size_t d, struct batch *b,
+bool http_fill_list(const struct source *src, size_t d, struct batch *b,
                            struct perr *pe)
 {
     const char *t = src->text;
@@ -535,9 +497,9 @@ static bool fill_from_list(const struct source *src, size_t d, struct batch *b,
     for (const char *p = t; *p; p++)
         got += *p == ',';
     if (got != d)
-        return fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", src->name,
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected %zu features, got %zu", src->name,
                     d, got);
-    if (!batch_alloc(b, 1, d, pe))
+    if (!http_batch_alloc(b, 1, d, pe))
         return false;
     for (size_t j = 0; j < d; j++) {
         char *end;
@@ -547,38 +509,37 @@ static bool fill_from_list(const struct source *src, size_t d, struct batch *b,
             end++;
         if (end == t || (*end != ',' && *end != '\0')) {
             size_t n = strcspn(t, ",");
-            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: '%.*s' is not a number",
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: '%.*s' is not a number",
                         src->name, j, (int)(n > 40 ? 40 : n), t);
         }
-        if (!to_float(v, &b->x[j]))
-            return fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number", src->name, j);
+        if (!http_to_float(v, &b->x[j]))
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: not a finite number", src->name, j);
         t = *end ? end + 1 : end;
     }
     return true;
 }
 
-typedef bool (*fill_fn)(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 
 
 /* Classify, log and answer every row of b with model m. */
-static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
+bool http_predict_rows(struct call *c, const mdl *m, const struct batch *b, pred_out *out)
 {
-    sb out, in, res;
-    sb_init(&out);
+    sb in, res;
     sb_init(&in);
     sb_init(&res);
-    sb_printf(&out, "{\"model_version\":%" PRId64 ",\"predictions\":[", m->version);
+    bool ok = true;
+    double minc = m->knn ? eng_get_min_confidence(c->s->eng) : 0;
     for (size_t i = 0; i < b->n; i++) {
         const float *x = b->x + i * b->d;
-        int32_t label = 0;
-        float conf = 0;
-        double dist = 0;
-        double t0 = now_ms();
+        pred_out *o = &out[i];
+        *o = (pred_out){0};
+        double t0 = http_now_ms();
         if (m->km)
-            km_model_predict(m->km, x, &label, &dist);
+            km_model_predict(m->km, x, &o->label, &o->dist);
         else
-            knn_predict(m->knn, x, &label, &conf);
-        double ms = now_ms() - t0;
+            knn_predict(m->knn, x, &o->label, &o->conf);
+        o->abstained = minc > 0 && m->knn && o->conf < minc;
+        double ms = http_now_ms() - t0;
 
         sb_reset(&in);
         sb_putc(&in, '[');
@@ -589,58 +550,135 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
         }
         sb_putc(&in, ']');
         sb_reset(&res);
-        if (m->km) {  /* k-means: the nearest centroid and the distance to it */
-            sb_printf(&res, "{\"cluster\":%d,\"distance\":", (int)label);
-            sb_printf(&res, "%.15g", dist);
-        } else {
-            sb_puts(&res, "{\"label\":");
-            sb_json_str(&res, knn_class_name(m->knn, (size_t)label));
-            sb_puts(&res, ",\"confidence\":");
-            sb_real(&res, conf);
-        }
-        sb_putc(&res, '}');
+        http_pred_json(&res, m, o);
         if (in.oom || res.oom) {
-            out.oom = true;
+            ok = false;
             break;
         }
-        int64_t id = eng_log_prediction(c->s->eng, m->version, in.p, res.p, ms, "http");
-        /* {"id":N, + the logged output without its opening brace; no id when the log
-         * could not take the row (it was counted as dropped) */
-        if (id > 0)
-            sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", id);
-        else
-            sb_printf(&out, "%s{", i ? "," : "");
-        sb_putn(&out, res.p + 1, res.len - 1);
+        /* 0 when the log could not take the row (it was counted as dropped) */
+        o->id = eng_log_prediction(c->s->eng, m->version, in.p, res.p, ms, "http");
     }
-    sb_puts(&out, "]}");
-    if (!out.oom)
+    if (ok)
         atomic_fetch_add_explicit(&c->s->predictions, b->n, memory_order_relaxed);
-    enum MHD_Result q = reply_sb(c, MHD_HTTP_OK, &out);
     sb_free(&res);
     sb_free(&in);
+    return ok;
+}
+
+void http_pred_json(sb *res, const mdl *m, const pred_out *o)
+{
+    if (m->km) {  /* k-means: the nearest centroid and the distance to it */
+        sb_printf(res, "{\"cluster\":%d,\"distance\":", (int)o->label);
+        sb_printf(res, "%.15g", o->dist);
+    } else if (o->abstained) {  /* set min-confidence: no guess */
+        sb_puts(res, "{\"label\":null,\"confidence\":");
+        sb_real(res, o->conf);
+        sb_puts(res, ",\"abstained\":true");
+    } else {
+        sb_puts(res, "{\"label\":");
+        sb_json_str(res, knn_class_name(m->knn, (size_t)o->label));
+        sb_puts(res, ",\"confidence\":");
+        sb_real(res, o->conf);
+    }
+    sb_putc(res, '}');
+}
+
+/* ,"neighbours":[...] (KNN) or ,"distances":[...] (k-means) for ?explain=1. */
+static void explain_json(sb *out, const mdl *m, const float *x)
+{
+    if (m->km) {
+        size_t k = km_model_k(m->km);
+        double *d = malloc(k * sizeof *d);
+        if (!d) {
+            out->oom = true;
+            return;
+        }
+        km_model_distances(m->km, x, d);
+        sb_puts(out, ",\"distances\":[");
+        for (size_t i = 0; i < k; i++)
+            sb_printf(out, "%s%.15g", i ? "," : "", d[i]);
+        sb_putc(out, ']');
+        free(d);
+        return;
+    }
+    size_t k = (size_t)knn_k(m->knn);
+    int32_t *idx = malloc(k * sizeof *idx);
+    float *dist = malloc(k * sizeof *dist);
+    if (!idx || !dist || knn_explain(m->knn, x, idx, dist) != MLWB_OK) {
+        out->oom = true;
+        free(idx);
+        free(dist);
+        return;
+    }
+    sb_puts(out, ",\"neighbours\":[");
+    for (size_t i = 0; i < k; i++) {
+        sb_printf(out, "%s{\"row\":%d,\"distance\":", i ? "," : "", idx[i] + 1);
+        sb_real(out, dist[i]);
+        sb_puts(out, ",\"label\":");
+        sb_json_str(out, knn_class_name(m->knn, (size_t)knn_row_label(m->knn, (size_t)idx[i])));
+        sb_putc(out, '}');
+    }
+    sb_putc(out, ']');
+    free(idx);
+    free(dist);
+}
+
+/* Classify, log and answer every row of b with model m (the /v1 and /predict shape). */
+static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
+{
+    pred_out small[16], *po = b->n <= 16 ? small : malloc(b->n * sizeof *po);
+    if (!po)
+        return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+    const char *ex = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "explain");
+    bool explain = ex && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
+    sb out, res;
+    sb_init(&out);
+    sb_init(&res);
+    if (!http_predict_rows(c, m, b, po))
+        out.oom = true;
+    sb_printf(&out, "{\"model_version\":%" PRId64 ",\"predictions\":[", m->version);
+    for (size_t i = 0; i < b->n && !out.oom; i++) {
+        sb_reset(&res);
+        http_pred_json(&res, m, &po[i]);
+        /* {"id":N, + the output without its braces (+ the explanation) }; no id when the
+         * log could not take the row */
+        if (po[i].id > 0)
+            sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", po[i].id);
+        else
+            sb_printf(&out, "%s{", i ? "," : "");
+        sb_putn(&out, res.p + 1, res.len - 2);
+        if (explain)
+            explain_json(&out, m, b->x + i * b->d);
+        sb_putc(&out, '}');
+    }
+    sb_puts(&out, "]}");
+    enum MHD_Result q = http_reply_sb(c, MHD_HTTP_OK, &out);
+    sb_free(&res);
     sb_free(&out);
+    if (po != small)
+        free(po);
     return q;
 }
 
 /* The shared predict path: one model reference for the whole request. */
-static enum MHD_Result predict_from(struct call *c, fill_fn fill, const struct source *src)
+enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct source *src)
 {
     mdl *m = reg_acquire(c->s->reg);
     if (!m)
-        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+        return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
     enum MHD_Result q;
     struct batch b = {0};
     struct perr pe;
     if (!m->knn && !m->km) {
-        q = reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
+        q = http_reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
                         "the active model (version %" PRId64 ", kind %s) cannot predict here",
                         m->version, m->kind);
     } else if (!fill(src, mdl_dims(m), &b, &pe)) {
-        q = reply_error(c, pe.status, "%s", pe.msg);
+        q = http_reply_error(c, pe.status, "%s", pe.msg);
     } else {
         q = predict_batch(c, m, &b);
     }
-    batch_free(&b);
+    http_batch_free(&b);
     mdl_release(&m);
     return q;
 }
@@ -651,27 +689,28 @@ static enum MHD_Result predict_from(struct call *c, fill_fn fill, const struct s
 static enum MHD_Result h_predict_post(struct call *c)
 {
     if (!c->body || c->len == 0)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "the request body is empty: expected {\"instances\": [[...], ...]}");
     json_error_t je;
     json_t *doc = json_loadb(c->body, c->len, 0, &je);
     if (!doc)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
                            je.line, je.column, je.text);
     enum MHD_Result q;
     const json_t *inst = json_is_object(doc) ? json_object_get(doc, "instances") : NULL;
     if (!json_is_object(doc))
-        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                         "expected a JSON object {\"instances\": [[...], ...]}, got %s",
-                        json_kind(doc));
+                        http_json_kind(doc));
     else if (!inst)
-        q = reply_error(c, MHD_HTTP_BAD_REQUEST, "field 'instances' is required");
+        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST, "field 'instances' is required");
     else if (!json_is_array(inst))
-        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                         "field 'instances' must be an array of instances, got %s",
-                        json_kind(inst));
+                        http_json_kind(inst));
     else
-        q = predict_from(c, fill_from_json, &(struct source){.rows = inst, .name = "instances"});
+        q = http_predict_from(c, http_fill_json, &(struct source){.rows = inst, .name = "instances",
+                                                       .max = c->s->max_instances});
     json_decref(doc);
     return q;
 }
@@ -680,9 +719,10 @@ static enum MHD_Result h_predict_get(struct call *c)
 {
     const char *x = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "x");
     if (!x)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "query parameter 'x' is required, e.g. ?x=5.1,3.5,1.4,0.2");
-    return predict_from(c, fill_from_list, &(struct source){.text = x, .name = "x"});
+    return http_predict_from(c, http_fill_list, &(struct source){.text = x, .name = "x",
+                                                                .max = c->s->max_instances});
 }
 
 /* The old template's GET /predict?prompt=[[...]]: the prompt is JSON, never evaluated.
@@ -691,34 +731,35 @@ static enum MHD_Result h_predict_prompt(struct call *c)
 {
     const char *p = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "prompt");
     if (!p)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST,
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "query parameter 'prompt' is required, e.g. ?prompt=[[5.1,3.5,1.4,0.2]]");
     json_error_t je;
     json_t *doc = json_loads(p, JSON_DECODE_ANY, &je);
     if (!doc)
-        return reply_error(c, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
                            je.column, je.text);
     enum MHD_Result q;
     if (!json_is_array(doc))
-        q = reply_error(c, MHD_HTTP_BAD_REQUEST,
+        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                         "prompt: expected a list of instances like [[5.1,3.5,1.4,0.2]], got %s",
-                        json_kind(doc));
+                        http_json_kind(doc));
     else
-        q = predict_from(c, fill_from_json,
+        q = http_predict_from(c, http_fill_json,
                          &(struct source){.rows = doc, .name = "prompt",
+                                          .max = c->s->max_instances,
                                           .flat = json_is_number(json_array_get(doc, 0))});
     json_decref(doc);
     return q;
 }
 
-static json_t *json_or_null(const char *text)
+json_t *http_json_or_null(const char *text)
 {
     json_t *v = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
     return v ? v : json_null();
 }
 
 /* A JSON string of s, its invalid UTF-8 bytes replaced by U+FFFD; null for NULL. */
-static json_t *str_json(const char *s)
+json_t *http_str_json(const char *s)
 {
     if (!s)
         return json_null();
@@ -727,7 +768,7 @@ static json_t *str_json(const char *s)
         sb b;
         sb_init(&b);
         for (const unsigned char *p = (const unsigned char *)s; *p;) {
-            size_t n = utf8_seq(p);
+            size_t n = http_utf8_seq(p);
             sb_putn(&b, n ? (const char *)p : "\xEF\xBF\xBD", n ? n : 3);
             p += n ? n : 1;
         }
@@ -737,75 +778,29 @@ static json_t *str_json(const char *s)
     return v ? v : json_null();
 }
 
-static enum MHD_Result h_models(struct call *c)
-{
-    mdl *m = reg_acquire(c->s->reg);
-    json_t *o = json_object();
-    if (o && !m) {
-        json_object_set_new(o, "active", json_null());
-        json_object_set_new(o, "model", json_null());
-    } else if (o) {
-        json_t *mo = json_object();
-        json_object_set_new(o, "active", json_integer(m->version));
-        json_object_set_new(o, "model", mo);
-        json_object_set_new(mo, "version", json_integer(m->version));
-        json_object_set_new(mo, "kind", str_json(m->kind));
-        json_object_set_new(mo, "active", json_true());
-        json_object_set_new(mo, "params", json_or_null(m->params_json));
-        json_object_set_new(mo, "metrics", json_or_null(m->metrics_json));
-        json_object_set_new(mo, "dataset_version", json_integer(m->dataset_version));
-        json_object_set_new(mo, "created", json_real(m->created));
-        if (m->knn) {
-            size_t d = knn_dims(m->knn), nc = knn_nclasses(m->knn);
-            json_t *feat = json_array(), *cls = json_array();
-            for (size_t j = 0; j < d; j++)
-                json_array_append_new(feat, str_json(knn_feature_name(m->knn, j)));
-            for (size_t k = 0; k < nc; k++)
-                json_array_append_new(cls, str_json(knn_class_name(m->knn, k)));
-            json_object_set_new(mo, "features", feat);
-            json_object_set_new(mo, "classes", cls);
-        } else if (m->km) {
-            json_t *feat = json_array();
-            for (size_t j = 0; j < km_model_dims(m->km); j++)
-                json_array_append_new(feat, str_json(km_model_feature_name(m->km, j)));
-            json_object_set_new(mo, "features", feat);
-            json_object_set_new(mo, "clusters", json_integer((json_int_t)km_model_k(m->km)));
-        }
-    }
-    mdl_release(&m);
-    /* 15 significant digits: any metric written with up to 15 reads back unchanged */
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-    json_decref(o);
-    if (!text)
-        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    enum MHD_Result q = reply(c, MHD_HTTP_OK, text, strlen(text));
-    free(text);
-    return q;
-}
-
 static enum MHD_Result h_health(struct call *c)
 {
     static const char ok[] = "{\"status\":\"ok\"}";
-    return reply(c, MHD_HTTP_OK, ok, sizeof ok - 1);
+    return http_reply(c, MHD_HTTP_OK, ok, sizeof ok - 1);
 }
 
 static enum MHD_Result h_ready(struct call *c)
 {
     int64_t v = reg_active_version(c->s->reg);
     if (v <= 0)
-        return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+        return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
     char text[96];
     int n = snprintf(text, sizeof text, "{\"status\":\"ready\",\"model_version\":%" PRId64 "}", v);
-    return reply(c, MHD_HTTP_OK, text, (size_t)n);
+    return http_reply(c, MHD_HTTP_OK, text, (size_t)n);
 }
 
 /* ---------------------------------------------------------------------------------- */
 /* The route table.  HEAD is answered by the GET handler (MHD drops the body). */
 
-typedef enum MHD_Result (*handler_fn)(struct call *c);
 
 struct route {
-    const char *path;
+    const char *path;     /* '*' matches one path segment (not empty, no '/') */
+    int id;               /* RT_*: the counters of /metrics */
     handler_fn get, post;
     bool auth;            /* needs the bearer token when one is set */
     bool head;            /* HEAD allowed (routes without side effects) */
@@ -813,17 +808,46 @@ struct route {
 };
 
 static const struct route routes[] = {
-    {"/v1/predict", h_predict_get, h_predict_post, true, false, "GET, POST"},
-    {"/predict", h_predict_prompt, NULL, true, false, "GET"},
-    {"/v1/models", h_models, NULL, false, true, "GET, HEAD"},
-    {"/healthz", h_health, NULL, false, true, "GET, HEAD"},
-    {"/readyz", h_ready, NULL, false, true, "GET, HEAD"},
+    {"/v1/predict", RT_PREDICT, h_predict_get, h_predict_post, true, false, "GET, POST"},
+    {"/predict", RT_PROMPT, h_predict_prompt, NULL, true, false, "GET"},
+    {"/v1/feedback", RT_FEEDBACK, NULL, h_feedback, true, false, "POST"},
+    {"/v1/models", RT_MODELS, h_models, NULL, false, true, "GET, HEAD"},
+    {"/v1/models/*", RT_MODELS, h_model_one, NULL, false, true, "GET, HEAD"},
+    {"/v1/quality", RT_QUALITY, h_quality, NULL, false, true, "GET, HEAD"},
+    {"/healthz", RT_HEALTH, h_health, NULL, false, true, "GET, HEAD"},
+    {"/readyz", RT_HEALTH, h_ready, NULL, false, true, "GET, HEAD"},
+    {"/metrics", RT_METRICS, h_metrics, NULL, false, true, "GET, HEAD"},
+    {"/openapi.json", RT_DOCS, h_openapi, NULL, false, true, "GET, HEAD"},
+    {"/docs", RT_DOCS, h_docs, NULL, false, true, "GET, HEAD"},
+    {"/v2/health/live", RT_V2, h_v2_live, NULL, false, true, "GET, HEAD"},
+    {"/v2/health/ready", RT_V2, h_v2_ready, NULL, false, true, "GET, HEAD"},
+    {"/v2/models/*", RT_V2, h_v2_model, NULL, false, true, "GET, HEAD"},
+    {"/v2/models/*/ready", RT_V2, h_v2_model, NULL, false, true, "GET, HEAD"},
+    {"/v2/models/*/infer", RT_V2, NULL, h_v2_infer, true, false, "POST"},
 };
 
-static const struct route *find_route(const char *url)
+/* url against a route pattern; the '*' segment goes to arg (cut to n - 1 bytes). */
+static bool path_match(const char *pat, const char *url, char *arg, size_t n)
+{
+    while (*pat && *url) {
+        if (*pat == '*') {
+            size_t len = strcspn(url, "/");
+            if (!len)
+                return false;
+            snprintf(arg, n, "%.*s", (int)(len < n ? len : n - 1), url);
+            url += len;
+            pat++;
+        } else if (*pat++ != *url++) {
+            return false;
+        }
+    }
+    return !*pat && !*url;
+}
+
+static const struct route *find_route(const char *url, char *arg, size_t n)
 {
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-        if (strcmp(routes[i].path, url) == 0)
+        if (path_match(routes[i].path, url, arg, n))
             return &routes[i];
     return NULL;
 }
@@ -862,20 +886,21 @@ static bool authorized(const struct call *c)
 /* Route the request: 404, 405, 401 or the handler's answer.  Sets c->allow/challenge. */
 static enum MHD_Result refuse_or_route(struct call *c, handler_fn *h)
 {
-    const struct route *r = find_route(c->url);
+    const struct route *r = find_route(c->url, c->arg, sizeof c->arg);
     *h = NULL;
+    c->route = r ? r->id : RT_OTHER;
     if (!r)
-        return reply_error(c, MHD_HTTP_NOT_FOUND, "no route %.16s %.*s", c->method,
+        return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no route %.16s %.*s", c->method,
                            URL_SHOWN, c->url);
     handler_fn f = route_handler(r, c->method);
     if (!f) {
         c->allow = r->allow;
-        return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed on %s",
+        return http_reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method %.16s not allowed on %s",
                            c->method, r->path);
     }
     if (r->auth && !authorized(c)) {
         c->challenge = true;
-        return reply_error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
+        return http_reply_error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
     }
     *h = f;
     return MHD_YES;
@@ -970,7 +995,7 @@ static grow_result grow_body(http_server *s, struct req *q, size_t need)
 static enum MHD_Result reply_busy(struct call *c)
 {
     c->retry = true;
-    return reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", k_busy);
+    return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", k_busy);
 }
 
 static enum MHD_Result first_call(struct call *c, void **con_cls)
@@ -996,7 +1021,7 @@ static enum MHD_Result first_call(struct call *c, void **con_cls)
 
     /* A body is coming.  Refuse it now, before reading it, when it cannot be used. */
     if (declared > s->max_body)
-        return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+        return http_reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
                            "request body of %llu bytes is over the limit of %zu bytes",
                            declared, s->max_body);
     handler_fn h;
@@ -1011,7 +1036,7 @@ static enum MHD_Result first_call(struct call *c, void **con_cls)
         return reply_busy(c);
     struct req *q = calloc(1, sizeof *q);
     if (!q)
-        return reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
     q->keep = keep;
     q->declared = (size_t)declared;      /* <= max_body */
     *con_cls = q;
@@ -1056,7 +1081,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   void **con_cls)
 {
     http_server *s = cls;
-    struct call c = {.s = s, .t0 = now_ms(), .conn = conn, .url = url, .method = method};
+    struct call c = {.s = s, .t0 = http_now_ms(), .route = RT_OTHER, .conn = conn, .url = url,
+                     .method = method};
     locale_t old = s->cloc ? uselocale(s->cloc) : (locale_t)0;
     enum MHD_Result q;
 
@@ -1067,7 +1093,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (*upload_data_size) {
             q = take_upload(s, r, upload_data, upload_data_size);
         } else if (r->seen > s->max_body) {
-            q = reply_error(&c, MHD_HTTP_CONTENT_TOO_LARGE,
+            q = http_reply_error(&c, MHD_HTTP_CONTENT_TOO_LARGE,
                             "request body over the limit of %zu bytes", s->max_body);
         } else if (r->busy) {
             q = reply_busy(&c);
@@ -1271,6 +1297,7 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
     s->eng = e;
     s->reg = eng_registry(e);
     s->max_body = o->max_body ? o->max_body : DEFAULT_MAX_BODY;
+    s->max_instances = o->max_instances ? o->max_instances : MAX_INSTANCES;
     if (s->max_body > MAX_BODY_LIMIT)
         s->max_body = MAX_BODY_LIMIT;
     s->max_buffered = o->max_buffered;
@@ -1341,9 +1368,14 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
                             MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
                             MHD_OPTION_LISTEN_SOCKET, fd,
                             MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_LIMIT,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+                            MHD_OPTION_CONNECTION_TIMEOUT,
+                            o->timeout_s ? o->timeout_s : (unsigned)CONN_TIMEOUT_S,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            o->per_ip ? o->per_ip : (unsigned)PER_IP_LIMIT,
+                            MHD_OPTION_CONNECTION_LIMIT,
+                            o->connections ? o->connections : (unsigned)CONN_LIMIT,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                            o->header_size ? o->header_size : (size_t)HEADER_MEMORY,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

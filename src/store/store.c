@@ -59,6 +59,7 @@
  * opened NOMUTEX): other threads open their own handle on the same file.
  */
 #include "mlwb/store/store.h"
+#include "store_int.h"
 
 #include <jansson.h>
 #include <sqlite3.h>
@@ -70,12 +71,6 @@
 #define STORE_APP_ID 0x6d6c7762 /* "mlwb" in PRAGMA application_id */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
-struct store {
-    sqlite3 *db;
-    char *path;
-    sqlite3_stmt *ins_pred; /* cached: predictions are logged often, in batches */
-    int busy;               /* the last SQLite failure was SQLITE_BUSY (see db_fail) */
-};
 
 /* Migration i takes user_version i to i+1.  Append only; never edit a shipped one. */
 static const char *const migrations[] = {
@@ -122,12 +117,14 @@ static const char *const migrations[] = {
     "CREATE INDEX datasets_hash ON datasets(hash);",
     /* 2 -> 3: a model keeps the tuning curve it was chosen from. */
     "ALTER TABLE models ADD COLUMN curve TEXT;",
+    /* 3 -> 4: quality per model version counts its predictions without a full scan. */
+    "CREATE INDEX predictions_model ON predictions(model_version);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
 /* --- small helpers -------------------------------------------------------------- */
 
-static double now_seconds(void)
+double st_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -159,36 +156,36 @@ static void le32_swap(void *p, size_t n)
 /* "PATH: WHAT: sqlite's reason".  Also notes whether SQLite failed because another
  * connection held the lock past the busy timeout (SQLITE_BUSY and its extended codes),
  * which callers that report "busy" read back from st->busy. */
-static mlwb_status db_fail(store *st, char **err, const char *what)
+mlwb_status st_db_fail(store *st, char **err, const char *what)
 {
     st->busy = (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_BUSY;
     return err_set(err, MLWB_ERR_STORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
 }
 
-static mlwb_status prep(store *st, const char *sql, sqlite3_stmt **s, const char *what,
+mlwb_status st_prep(store *st, const char *sql, sqlite3_stmt **s, const char *what,
                         char **err)
 {
     if (sqlite3_prepare_v2(st->db, sql, -1, s, NULL) != SQLITE_OK)
-        return db_fail(st, err, what);
+        return st_db_fail(st, err, what);
     return MLWB_OK;
 }
 
-static mlwb_status tx_begin(store *st, const char *what, char **err)
+mlwb_status st_tx_begin(store *st, const char *what, char **err)
 {
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(st, err, what);
+        return st_db_fail(st, err, what);
     return MLWB_OK;
 }
 
-static mlwb_status tx_commit(store *st, const char *what, char **err)
+mlwb_status st_tx_commit(store *st, const char *what, char **err)
 {
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        return db_fail(st, err, what);
+        return st_db_fail(st, err, what);
     return MLWB_OK;
 }
 
 /* Roll back the transaction if one is still open (a failure before or at COMMIT). */
-static void tx_end(store *st)
+void st_tx_end(store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -207,11 +204,11 @@ static char *col_strdup(sqlite3_stmt *s, int i, int *ok)
 }
 
 /* One integer out of a pragma or a one-value query. */
-static mlwb_status query_int(store *st, const char *sql, int64_t *v, const char *what,
+mlwb_status st_query_int(store *st, const char *sql, int64_t *v, const char *what,
                              char **err)
 {
     sqlite3_stmt *s = NULL;
-    mlwb_status rc = prep(st, sql, &s, what, err);
+    mlwb_status rc = st_prep(st, sql, &s, what, err);
     if (rc != MLWB_OK)
         goto done;
     *v = 0;
@@ -219,7 +216,7 @@ static mlwb_status query_int(store *st, const char *sql, int64_t *v, const char 
     if (r == SQLITE_ROW)
         *v = sqlite3_column_int64(s, 0);
     else if (r != SQLITE_DONE)
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
 done:
     sqlite3_finalize(s);
     return rc;
@@ -230,7 +227,7 @@ static mlwb_status state_get(store *st, const char *key, int64_t *v, const char 
 {
     sqlite3_stmt *s = NULL;
     *v = 0;
-    mlwb_status rc = prep(st, "SELECT value FROM state WHERE key = ?1", &s, what, err);
+    mlwb_status rc = st_prep(st, "SELECT value FROM state WHERE key = ?1", &s, what, err);
     if (rc != MLWB_OK)
         goto done;
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
@@ -238,7 +235,7 @@ static mlwb_status state_get(store *st, const char *key, int64_t *v, const char 
     if (r == SQLITE_ROW)
         *v = sqlite3_column_int64(s, 0);
     else if (r != SQLITE_DONE)
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
 done:
     sqlite3_finalize(s);
     return rc;
@@ -249,7 +246,7 @@ static mlwb_status state_set(store *st, const char *key, int64_t v, const char *
                              char **err)
 {
     sqlite3_stmt *s = NULL;
-    mlwb_status rc = prep(st,
+    mlwb_status rc = st_prep(st,
                           "INSERT INTO state(key, value) VALUES(?1, ?2)"
                           " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                           &s, what, err);
@@ -258,7 +255,7 @@ static mlwb_status state_set(store *st, const char *key, int64_t v, const char *
     sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, v);
     if (sqlite3_step(s) != SQLITE_DONE)
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
 done:
     sqlite3_finalize(s);
     return rc;
@@ -272,10 +269,10 @@ static mlwb_status state_point(store *st, const char *key, const char *exists_sq
     char what[64];
     snprintf(what, sizeof what, "cannot select %s %lld", noun, (long long)version);
     sqlite3_stmt *s = NULL;
-    mlwb_status rc = tx_begin(st, what, err);
+    mlwb_status rc = st_tx_begin(st, what, err);
     if (rc != MLWB_OK)
         goto done;
-    if ((rc = prep(st, exists_sql, &s, what, err)) != MLWB_OK)
+    if ((rc = st_prep(st, exists_sql, &s, what, err)) != MLWB_OK)
         goto done;
     sqlite3_bind_int64(s, 1, version);
     int r = sqlite3_step(s);
@@ -284,17 +281,17 @@ static mlwb_status state_point(store *st, const char *key, const char *exists_sq
         goto done;
     }
     if (r != SQLITE_ROW) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     sqlite3_finalize(s);
     s = NULL;
     if ((rc = state_set(st, key, version, what, err)) != MLWB_OK)
         goto done;
-    rc = tx_commit(st, what, err);
+    rc = st_tx_commit(st, what, err);
 done:
     sqlite3_finalize(s);
-    tx_end(st);
+    st_tx_end(st);
     return rc;
 }
 
@@ -306,18 +303,18 @@ static mlwb_status open_fail(store *st, char **err)
     if (sqlite3_errcode(st->db) == SQLITE_NOTADB)
         return err_set(err, MLWB_ERR_STORE, "%s: not an mlwb store: %s", st->path,
                        sqlite3_errmsg(st->db));
-    return db_fail(st, err, "cannot open");
+    return st_db_fail(st, err, "cannot open");
 }
 
 /* Refuse another program's SQLite file and a store from a newer mlwb. */
 static mlwb_status check_identity(store *st, int64_t *user_version, char **err)
 {
     int64_t app = 0, nobj = 0;
-    mlwb_status rc = query_int(st, "PRAGMA application_id", &app, "cannot open", err);
+    mlwb_status rc = st_query_int(st, "PRAGMA application_id", &app, "cannot open", err);
     if (rc == MLWB_OK)
-        rc = query_int(st, "PRAGMA user_version", user_version, "cannot open", err);
+        rc = st_query_int(st, "PRAGMA user_version", user_version, "cannot open", err);
     if (rc == MLWB_OK && app == 0)
-        rc = query_int(st, "SELECT count(*) FROM sqlite_master", &nobj, "cannot open", err);
+        rc = st_query_int(st, "SELECT count(*) FROM sqlite_master", &nobj, "cannot open", err);
     if (rc != MLWB_OK)
         goto done;
     if (app != 0 && app != STORE_APP_ID) {
@@ -348,9 +345,9 @@ static mlwb_status migrate(store *st, char **err)
     for (;;) {
         int64_t v = 0;
         char what[64], bump[96];
-        if ((rc = tx_begin(st, "cannot upgrade the schema", err)) != MLWB_OK)
+        if ((rc = st_tx_begin(st, "cannot upgrade the schema", err)) != MLWB_OK)
             goto done;
-        if ((rc = query_int(st, "PRAGMA user_version", &v, "cannot upgrade the schema",
+        if ((rc = st_query_int(st, "PRAGMA user_version", &v, "cannot upgrade the schema",
                             err)) != MLWB_OK)
             goto done;
         if (v >= STORE_SCHEMA_VERSION)
@@ -361,14 +358,14 @@ static mlwb_status migrate(store *st, char **err)
                  STORE_APP_ID, (long long)v + 1);
         if (sqlite3_exec(st->db, migrations[v], NULL, NULL, NULL) != SQLITE_OK ||
             sqlite3_exec(st->db, bump, NULL, NULL, NULL) != SQLITE_OK) {
-            rc = db_fail(st, err, what);
+            rc = st_db_fail(st, err, what);
             goto done;
         }
-        if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+        if ((rc = st_tx_commit(st, what, err)) != MLWB_OK)
             goto done;
     }
 done:
-    tx_end(st);
+    st_tx_end(st);
     return rc;
 }
 
@@ -386,7 +383,7 @@ mlwb_status store_open(const char *path, store **out, char **err)
                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                             NULL);
     if (r != SQLITE_OK) {
-        rc = st->db ? db_fail(st, err, "cannot open")
+        rc = st->db ? st_db_fail(st, err, "cannot open")
                     : err_set(err, MLWB_ERR_NOMEM, "%s: cannot open: out of memory", path);
         goto done;
     }
@@ -587,7 +584,7 @@ static mlwb_status blob_put(store *st, const char *col, int64_t version, const v
     if (len == 0)
         return MLWB_OK;
     if (sqlite3_blob_open(st->db, "main", "datasets", col, version, 1, &b) != SQLITE_OK) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     for (size_t off = 0; off < len; off += STORE_BLOB_CHUNK) {
@@ -599,13 +596,13 @@ static mlwb_status blob_put(store *st, const char *col, int64_t version, const v
             src = swap;
         }
         if (sqlite3_blob_write(b, src, (int)n, (int)off) != SQLITE_OK) {
-            rc = db_fail(st, err, what);
+            rc = st_db_fail(st, err, what);
             goto done;
         }
     }
 done:
     if (b && sqlite3_blob_close(b) != SQLITE_OK && rc == MLWB_OK)
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
     return rc;
 }
 
@@ -645,9 +642,9 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
         goto done;
     }
 
-    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_begin(st, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = prep(st, "SELECT version FROM datasets WHERE hash = ?1 ORDER BY version DESC LIMIT 1",
+    if ((rc = st_prep(st, "SELECT version FROM datasets WHERE hash = ?1 ORDER BY version DESC LIMIT 1",
                    &s, what, err)) != MLWB_OK)
         goto done;
     sqlite3_bind_text(s, 1, d->hash, -1, SQLITE_STATIC);
@@ -655,7 +652,7 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
     if (r == SQLITE_ROW) {
         v = sqlite3_column_int64(s, 0);
     } else if (r != SQLITE_DONE) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     sqlite3_finalize(s);
@@ -667,13 +664,13 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
          * SQLite leaves a zeroblob unexpanded only when no non-empty value follows it
          * in the record: x and y must stay the last columns written (a column added
          * later must be inserted NULL here, or each insert allocates the blobs). */
-        if ((rc = prep(st,
+        if ((rc = st_prep(st,
                        "INSERT INTO datasets(source, created, rows, cols, nclasses, hash,"
                        " schema, x, y) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                        &s, what, err)) != MLWB_OK)
             goto done;
         sqlite3_bind_text(s, 1, d->source, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 2, d->loaded_at > 0 ? d->loaded_at : now_seconds());
+        sqlite3_bind_double(s, 2, d->loaded_at > 0 ? d->loaded_at : st_now_seconds());
         sqlite3_bind_int64(s, 3, (sqlite3_int64)d->rows);
         sqlite3_bind_int64(s, 4, (sqlite3_int64)d->cols);
         sqlite3_bind_int64(s, 5, (sqlite3_int64)d->nclasses);
@@ -682,7 +679,7 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
         if (sqlite3_bind_zeroblob64(s, 8, xbytes) != SQLITE_OK ||
             (d->y && sqlite3_bind_zeroblob64(s, 9, ybytes) != SQLITE_OK) ||
             sqlite3_step(s) != SQLITE_DONE) {
-            rc = db_fail(st, err, what);
+            rc = st_db_fail(st, err, what);
             goto done;
         }
         v = sqlite3_last_insert_rowid(st->db);
@@ -699,7 +696,7 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
      * stored, and visible, as soon as its bytes are in the WAL. */
     if (fresh)
         sqlite3_wal_autocheckpoint(st->db, 0);
-    rc = tx_commit(st, what, err);
+    rc = st_tx_commit(st, what, err);
     if (fresh)
         sqlite3_wal_autocheckpoint(st->db, 1000);  /* SQLite's default */
     if (rc != MLWB_OK)
@@ -709,7 +706,7 @@ mlwb_status store_put_dataset(store *st, const ds *d, int64_t *version, int *is_
         *is_new = fresh;
 done:
     sqlite3_finalize(s);
-    tx_end(st);
+    st_tx_end(st);
     free(schema);
     free(swap);
     return rc;
@@ -725,7 +722,7 @@ static mlwb_status blob_open_read(store *st, const char *col, int64_t version, i
     if (is_null)
         return MLWB_OK;
     if (sqlite3_blob_open(st->db, "main", "datasets", col, version, 0, b) != SQLITE_OK)
-        return db_fail(st, err, what); /* *b is NULL */
+        return st_db_fail(st, err, what); /* *b is NULL */
     *len = (size_t)sqlite3_blob_bytes(*b);
     return MLWB_OK;
 }
@@ -738,7 +735,7 @@ static mlwb_status blob_get(store *st, sqlite3_blob *b, void *buf, size_t len,
     for (size_t off = 0; off < len; off += STORE_BLOB_CHUNK) {
         size_t n = len - off < STORE_BLOB_CHUNK ? len - off : STORE_BLOB_CHUNK;
         if (sqlite3_blob_read(b, p + off, (int)n, (int)off) != SQLITE_OK)
-            return db_fail(st, err, what);
+            return st_db_fail(st, err, what);
     }
     return MLWB_OK;
 }
@@ -756,7 +753,7 @@ mlwb_status store_get_dataset(store *st, int64_t version, ds **out, char **err)
     /* typeof() does not load a blob (SQLite only looks at its header); the bytes are
      * read below, straight into the new data set, while this statement keeps the read
      * snapshot open. */
-    if ((rc = prep(st,
+    if ((rc = st_prep(st,
                    "SELECT source, created, rows, cols, nclasses, hash, schema,"
                    " typeof(x), typeof(y) FROM datasets WHERE version = ?1",
                    &s, what, err)) != MLWB_OK)
@@ -768,7 +765,7 @@ mlwb_status store_get_dataset(store *st, int64_t version, ds **out, char **err)
         goto done;
     }
     if (r != SQLITE_ROW) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     int64_t rows = sqlite3_column_int64(s, 2), cols = sqlite3_column_int64(s, 3);
@@ -870,7 +867,7 @@ mlwb_status store_list_datasets(store *st, store_dataset_info **list, size_t *n,
     int r, ok = 1;
     *list = NULL;
     *n = 0;
-    if ((rc = prep(st,
+    if ((rc = st_prep(st,
                    "SELECT version, source, created, rows, cols, nclasses, hash"
                    " FROM datasets ORDER BY version",
                    &s, what, err)) != MLWB_OK)
@@ -896,7 +893,7 @@ mlwb_status store_list_datasets(store *st, store_dataset_info **list, size_t *n,
         }
     }
     if (r != SQLITE_DONE) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     *list = a;
@@ -962,9 +959,9 @@ mlwb_status store_put_model(store *st, const store_model_info *info, const void 
     mlwb_status rc = MLWB_OK;
     sqlite3_stmt *s = NULL;
     *version = 0;
-    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_begin(st, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = prep(st,
+    if ((rc = st_prep(st,
                    "INSERT INTO models(kind, params, metrics, dataset_version, created,"
                    " train_seconds, blob, curve) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                    &s, what, err)) != MLWB_OK)
@@ -975,25 +972,25 @@ mlwb_status store_put_model(store *st, const store_model_info *info, const void 
     sqlite3_bind_text(s, 3, info->metrics_json ? info->metrics_json : "{}", -1,
                       SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, info->dataset_version);
-    sqlite3_bind_double(s, 5, info->created > 0 ? info->created : now_seconds());
+    sqlite3_bind_double(s, 5, info->created > 0 ? info->created : st_now_seconds());
     sqlite3_bind_double(s, 6, info->train_seconds);
     if (info->curve_json)
         sqlite3_bind_text(s, 8, info->curve_json, -1, SQLITE_STATIC);
     int r = blob ? sqlite3_bind_blob64(s, 7, blob, len, SQLITE_STATIC)
                  : sqlite3_bind_zeroblob(s, 7, 0);
     if (r != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     int64_t v = sqlite3_last_insert_rowid(st->db);
     if (activate && (rc = state_set(st, "active_model", v, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_commit(st, what, err)) != MLWB_OK)
         goto done;
     *version = v;
 done:
     sqlite3_finalize(s);
-    tx_end(st);
+    st_tx_end(st);
     return rc;
 }
 
@@ -1009,7 +1006,7 @@ mlwb_status store_get_model(store *st, int64_t version, store_model_info *info, 
         *blob = NULL;
     if (len)
         *len = 0;
-    if ((rc = prep(st, "SELECT " MODEL_COLUMNS ", blob FROM models WHERE version = ?1", &s,
+    if ((rc = st_prep(st, "SELECT " MODEL_COLUMNS ", blob FROM models WHERE version = ?1", &s,
                    what, err)) != MLWB_OK)
         goto done;
     sqlite3_bind_int64(s, 1, version);
@@ -1019,7 +1016,7 @@ mlwb_status store_get_model(store *st, int64_t version, store_model_info *info, 
         goto done;
     }
     if (r != SQLITE_ROW) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     if (!model_row(s, info)) {
@@ -1056,7 +1053,7 @@ mlwb_status store_list_models(store *st, store_model_info **list, size_t *n, cha
     int r;
     *list = NULL;
     *n = 0;
-    if ((rc = prep(st, "SELECT " MODEL_COLUMNS " FROM models ORDER BY version", &s, what,
+    if ((rc = st_prep(st, "SELECT " MODEL_COLUMNS " FROM models ORDER BY version", &s, what,
                    err)) != MLWB_OK)
         goto done;
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1070,7 +1067,7 @@ mlwb_status store_list_models(store *st, store_model_info **list, size_t *n, cha
         }
     }
     if (r != SQLITE_DONE) {
-        rc = db_fail(st, err, what);
+        rc = st_db_fail(st, err, what);
         goto done;
     }
     *list = a;
@@ -1128,12 +1125,12 @@ mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, 
     if (n == 0)
         goto done;
     if (!st->ins_pred &&
-        (rc = prep(st,
+        (rc = st_prep(st,
                    "INSERT INTO predictions(id, model_version, created, input, output,"
                    " latency_ms, origin) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                    &st->ins_pred, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_begin(st, what, err)) != MLWB_OK)
         goto done;
     sqlite3_stmt *s = st->ins_pred;
     for (size_t i = 0; i < n; i++) {
@@ -1141,7 +1138,7 @@ mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, 
         sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, p->id);
         sqlite3_bind_int64(s, 2, p->model_version);
-        sqlite3_bind_double(s, 3, p->created > 0 ? p->created : now_seconds());
+        sqlite3_bind_double(s, 3, p->created > 0 ? p->created : st_now_seconds());
         sqlite3_bind_text(s, 4, p->input_json, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 5, p->output_json, -1, SQLITE_STATIC);
         sqlite3_bind_double(s, 6, p->latency_ms);
@@ -1149,17 +1146,17 @@ mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, 
         if (sqlite3_step(s) != SQLITE_DONE) {
             char why[64];
             snprintf(why, sizeof why, "cannot log prediction %lld", (long long)p->id);
-            rc = db_fail(st, err, why);
+            rc = st_db_fail(st, err, why);
             goto done;
         }
     }
-    rc = tx_commit(st, what, err);
+    rc = st_tx_commit(st, what, err);
 done:
     if (st->ins_pred) {
         sqlite3_reset(st->ins_pred);
         sqlite3_clear_bindings(st->ins_pred); /* drop the caller's pointers */
     }
-    tx_end(st); /* after any failure, even a busy COMMIT, nothing of the batch stays */
+    st_tx_end(st); /* after any failure, even a busy COMMIT, nothing of the batch stays */
     if (busy)
         *busy = rc != MLWB_OK && st->busy;
     return rc;
@@ -1167,7 +1164,7 @@ done:
 
 mlwb_status store_max_prediction_id(store *st, int64_t *id, char **err)
 {
-    return query_int(st, "SELECT coalesce(max(id), 0) FROM predictions", id,
+    return st_query_int(st, "SELECT coalesce(max(id), 0) FROM predictions", id,
                      "cannot read the prediction log", err);
 }
 
@@ -1205,10 +1202,10 @@ mlwb_status store_reserve_ids(store *st, const char *counter, int64_t n, int64_t
                      what);
         goto done;
     }
-    if ((rc = tx_begin(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_begin(st, what, err)) != MLWB_OK)
         goto done;
     if ((rc = state_get(st, c->key, &next, what, err)) != MLWB_OK ||
-        (rc = query_int(st, c->max_sql, &top, what, err)) != MLWB_OK)
+        (rc = st_query_int(st, c->max_sql, &top, what, err)) != MLWB_OK)
         goto done;
     if (next > INT64_MAX - n || top >= INT64_MAX - n) {
         rc = err_set(err, MLWB_ERR_STORE,
@@ -1222,10 +1219,10 @@ mlwb_status store_reserve_ids(store *st, const char *counter, int64_t n, int64_t
         next = 1;
     if ((rc = state_set(st, c->key, next + n, what, err)) != MLWB_OK)
         goto done;
-    if ((rc = tx_commit(st, what, err)) != MLWB_OK)
+    if ((rc = st_tx_commit(st, what, err)) != MLWB_OK)
         goto done;
     *first = next;
 done:
-    tx_end(st);
+    st_tx_end(st);
     return rc;
 }

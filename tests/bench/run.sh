@@ -197,3 +197,5 @@ RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/curve_run.sh
 # --- KNN batch predict: mlwb vs sklearn brute / kd_tree and faiss IndexFlatL2 -------------
 # (tests/bench/knn_run.sh; KNN_ROWS, KNN_QUERIES, KNN_K, KNN_SINGLE, KNN_KD_QUERIES)
 RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/knn_run.sh
+RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/km_run.sh  # k-means sweep and silhouettes (KM_* there)
+MLWB="$MLWB" BUILD="$BUILD" PY="$PY" sh tests/bench/http_run.sh  # POST /v1/predict vs FastAPI and bare libmicrohttpd (DUR, CONNS there)

@@ -79,7 +79,7 @@ pid=$!
 check retrain-first-model wait_for "model v1: knn" "$log3"
 check retrain-unchanged wait_for "data v1 unchanged" "$log3"
 cp samples/data/iris.csv "$g"
-check retrain-logged wait_for "data v2 is new: retraining" "$log3"
+check retrain-logged wait_for "data v2 is new (set retrain=on-new-data): retraining" "$log3"
 check retrain-model wait_for "model v2: knn k=.* on data v2" "$log3"
 kill -TERM $pid
 wait $pid

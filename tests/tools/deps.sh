@@ -26,6 +26,7 @@ else
 fi
 need_cmd tmux tmux
 need_cmd curl curl
+need_cmd sqlite3 sqlite3
 [ -z "$missing" ] && exit 0
 echo "mlwb: missing packages:$missing"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

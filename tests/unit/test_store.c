@@ -180,7 +180,7 @@ static void test_open_creates_schema(void **state)
     assert_null(st);
     store_close(&st); /* a cleared handle is a no-op */
 
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
     assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 0x6d6c7762);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name"
@@ -199,7 +199,7 @@ static void test_open_creates_schema(void **state)
     /* Reopening an up-to-date store changes nothing. */
     st = open_ok(f->path);
     store_close(&st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 3);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
 }
 
 static void test_dataset_round_trip(void **state)

@@ -120,6 +120,23 @@ void eng_command_done(engine *e, int64_t sched_id);
 /* Make a stored data set version current.  (main) */
 mlwb_status eng_use_data(engine *e, int64_t version, char **err);
 
+/* The listener's limits, applied by the next `serve` (0 = the listener's default). */
+typedef struct eng_serve_limits {
+    size_t max_body;         /* bytes of one request body */
+    unsigned max_instances;  /* instances per request */
+    unsigned connections;    /* connections at once */
+    unsigned per_ip;         /* connections at once from one address */
+    unsigned timeout_s;      /* idle connection timeout */
+    size_t header_size;      /* per-connection memory for the request line and headers */
+} eng_serve_limits;
+void eng_get_serve_limits(engine *e, eng_serve_limits *out);
+void eng_set_serve_limits(engine *e, const eng_serve_limits *l);
+
+/* The model's name in the KServe v2 routes ("default" unless set; 1 to 63 bytes of
+ * [A-Za-z0-9._-], checked by the caller). */
+void eng_set_model_name(engine *e, const char *name);
+void eng_get_model_name(engine *e, char *buf, size_t n);
+
 /* Retraining policy: when on, a load that makes another data set version current
  * (new, or changed content) queues a training with the parameters of the last
  * training submitted (`train`, or a train schedule), and logs it.  Off by default. */
@@ -136,6 +153,16 @@ void eng_get_promote(engine *e, int *if_better, double *margin);
 void eng_set_holdout(engine *e, double fraction, unsigned long seed);
 void eng_get_holdout(engine *e, double *fraction, unsigned long *seed);
 
+/* Follow the store: every interval_ms (0 = 500) a thread of its own reads which model
+ * the store says is active (EF_MODEL) and which data set is current (EF_DATA) and, when
+ * another process changed them (a trainer published, a loader loaded, someone rolled
+ * back), loads that version and makes it active / current here.  For the headless
+ * roles: a server whose models are trained elsewhere (`mlwb serve`: EF_MODEL), a
+ * trainer whose data is loaded elsewhere (`mlwb train --every`: EF_DATA | EF_MODEL).
+ * Stops at eng_close. */
+enum { EF_MODEL = 1, EF_DATA = 2 };
+mlwb_status eng_follow_store(engine *e, int what, int interval_ms, char **err);
+
 /* Make a stored model version active (rollback / roll forward).  (main) */
 mlwb_status eng_use_model(engine *e, int64_t version, char **err);
 
@@ -145,5 +172,48 @@ mlwb_status eng_use_model(engine *e, int64_t version, char **err);
 int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
                            const char *output_json, double latency_ms, const char *origin);
 uint64_t eng_predictions_dropped(engine *e);
+
+/* A store connection of the calling thread's own, opened on first use and closed when
+ * the thread ends (HTTP threads reading models, taking feedback).  NULL with *err set. */
+store *eng_thread_store(engine *e, char **err);
+
+/* --- feedback, quality, alerts (quality.c); every function: any thread ------------- */
+
+/* Attach the true label to logged prediction `id` (see store_put_feedback: *outcome is
+ * STORE_FB_NEW, _SAME, _CONFLICT or _UNKNOWN).  A prediction still queued in the log is
+ * found (the log is flushed first). */
+mlwb_status eng_feedback(engine *e, int64_t id, const char *label, int *outcome,
+                         int64_t *model_version, char **previous, char **err);
+
+/* The quality report as a new object: {"versions": [{"version", "kind", "active",
+ * "predictions", "feedback", "correct", "abstained", "accuracy" (null without feedback or
+ * for k-means), "ci95": [lo, hi], "offline_accuracy"}], "active_version", "drift":
+ * {"model_version", "window", "requests", "enough", "features": [{"name", "train_mean",
+ * "train_sd", "recent_mean", "shift_sd"}], "max_shift_sd", "max_feature"} or null,
+ * "alerts": ["..."], "thresholds": {...}}.  NULL with *err on a store failure. */
+json_t *eng_quality(engine *e, char **err);
+
+enum { ON_DRIFT_OFF = 0, ON_DRIFT_ALERT = 1, ON_DRIFT_RETRAIN = 2 };
+/* alert_accuracy < 0: auto (the model's offline accuracy minus 0.1); alert_drift in
+ * training standard deviations of a feature's mean shift. */
+void eng_set_quality_alerts(engine *e, double alert_accuracy, double alert_drift, int on_drift);
+void eng_get_quality_alerts(engine *e, double *alert_accuracy, double *alert_drift,
+                            int *on_drift);
+
+/* The alert figures of the last check (every few seconds while predictions flow). */
+typedef struct eng_alert_state {
+    int64_t model_version;     /* the active model then (0: none) */
+    int64_t feedback;          /* its feedback labels (not counting abstentions) */
+    double online_accuracy;    /* NaN: none */
+    double accuracy_threshold; /* NaN: none */
+    double max_drift;          /* the largest mean shift in training sds; NaN: unknown */
+    int accuracy_alert, drift_alert;
+} eng_alert_state;
+void eng_alert_state_get(engine *e, eng_alert_state *out);
+
+/* Serving: a KNN prediction whose confidence is below p answers no label ("abstained");
+ * 0 (the default) never abstains. */
+void eng_set_min_confidence(engine *e, double p);
+double eng_get_min_confidence(engine *e);
 
 #endif

@@ -8,8 +8,10 @@
  * multipart/form parsing); bodies are capped, each and all together (see max_buffered);
  * connections time out.
  *
- * Routes (see docs/http-api.md): POST /v1/predict, GET /v1/predict?x=..,
- * GET /predict?prompt=[[..]], GET /v1/models, GET /healthz, GET /readyz.
+ * Routes (see docs/http-api.md and GET /openapi.json): POST /v1/predict,
+ * GET /v1/predict?x=.., GET /predict?prompt=[[..]], POST /v1/feedback, GET /v1/models,
+ * GET /v1/models/{version}, GET /v1/quality, GET /healthz, GET /readyz, GET /metrics,
+ * GET /openapi.json, GET /docs, and the KServe v2 routes under /v2.
  *
  * Threads: http_start/http_stop from one thread (the UI's); the listener's own threads
  * serve requests; http_get_stats from any thread.
@@ -35,6 +37,12 @@ typedef struct http_opts {
                                 0 = default: the larger of 64 MiB and 16 x max_body;
                                 a value below max_body is raised to max_body */
     unsigned threads;        /* 0 = number of cores */
+    unsigned max_instances;  /* per request; 0 = 10000 */
+    unsigned connections;    /* at once; 0 = 1024 */
+    unsigned per_ip;         /* connections at once from one address; 0 = 64 */
+    unsigned timeout_s;      /* an idle connection is closed after this; 0 = 15 */
+    size_t header_size;      /* memory for one connection's request line and headers
+                                (libmicrohttpd's connection memory limit); 0 = 32 KiB */
 } http_opts;
 
 mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **err);

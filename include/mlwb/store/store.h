@@ -109,6 +109,38 @@ mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, 
 /* The largest prediction id logged so far (0 when none). */
 mlwb_status store_max_prediction_id(store *st, int64_t *id, char **err);
 
+/* --- feedback and quality --------------------------------------------------------- */
+
+enum {
+    STORE_FB_NEW = 0,      /* stored */
+    STORE_FB_SAME = 1,     /* the same label was already there: nothing changed */
+    STORE_FB_CONFLICT = 2, /* another label is already there: nothing changed */
+    STORE_FB_UNKNOWN = 3   /* no prediction with that id (yet) */
+};
+
+/* Attach the true label to logged prediction `id`, once: *outcome says what happened;
+ * *model_version (may be NULL) gets the prediction's model version and *previous (may
+ * be NULL; the caller frees) the label already stored for STORE_FB_SAME/CONFLICT. */
+mlwb_status store_put_feedback(store *st, int64_t id, const char *label, int *outcome,
+                               int64_t *model_version, char **previous, char **err);
+
+typedef struct store_quality_row {
+    int64_t model_version;
+    int64_t predictions;   /* logged */
+    int64_t feedback;      /* of those, with a true label */
+    int64_t correct;       /* feedback equal to the predicted label */
+    int64_t abstained;     /* feedback on predictions that abstained (no label) */
+    double last_feedback;  /* when the newest feedback came (0: none) */
+} store_quality_row;
+
+/* One row per model version that has logged predictions, in version order. */
+mlwb_status store_quality(store *st, store_quality_row **rows, size_t *n, char **err);
+
+/* The inputs (JSON arrays as text) of the newest `limit` predictions made with model
+ * version v, newest first; free each and the array. */
+mlwb_status store_recent_inputs(store *st, int64_t v, int limit, char ***inputs, size_t *n,
+                                char **err);
+
 /* --- ids shared by every process on the store ------------------------------------ */
 
 /* Reserve n ids (n >= 1) of `counter` for this caller: *first gets the first id of the

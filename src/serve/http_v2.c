@@ -1,0 +1,231 @@
+/*
+ * http_v2.c — the KServe / Open Inference Protocol v2 routes, so standard clients work:
+ * health, model metadata and readiness, and infer with FP32/FP64 tensors.
+ *
+ * Design: one model, named "default" unless `set model-name=NAME`; its version is the
+ * active model's.  An infer request carries one input tensor of shape [N, D] (or [D]:
+ * one row) whose data is row-major, flat or nested; it is checked completely (shape,
+ * datatype, element count, every value finite and within float32) before anything is
+ * predicted, then goes through the same prediction and log path as /v1/predict.  The
+ * answer has the outputs "label" (BYTES) and "confidence" (FP32) for KNN, or "cluster"
+ * (INT32) and "distance" (FP64) for k-means, plus "id" (INT64: the prediction ids, for
+ * POST /v1/feedback; 0 when a prediction could not be logged).
+ * Health: 200 means true, 400 false, as the protocol says.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_int.h"
+
+enum MHD_Result h_v2_live(struct call *c)
+{
+    static const char t[] = "{\"live\":true}";
+    return http_reply(c, MHD_HTTP_OK, t, sizeof t - 1);
+}
+
+enum MHD_Result h_v2_ready(struct call *c)
+{
+    bool ready = reg_active_version(c->s->reg) > 0;
+    return http_reply_json(c, ready ? MHD_HTTP_OK : MHD_HTTP_BAD_REQUEST,
+                           json_pack("{sb}", "ready", ready));
+}
+
+/* The model named in the path, or an answer (404) and NULL. */
+static bool known_name(struct call *c, char *name, size_t n)
+{
+    eng_get_model_name(c->s->eng, name, n);
+    return strcmp(c->arg, name) == 0;
+}
+
+enum MHD_Result h_v2_model(struct call *c)
+{
+    char name[128];
+    if (!known_name(c, name, sizeof name))
+        return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no model '%.60s' (this server's model "
+                                "is '%s')", c->arg, name);
+    size_t ul = strlen(c->url);
+    bool ready_route = ul >= 6 && strcmp(c->url + ul - 6, "/ready") == 0;
+    mdl *m = reg_acquire(c->s->reg);
+    if (ready_route) {
+        enum MHD_Result q = http_reply_json(c, m ? MHD_HTTP_OK : MHD_HTTP_BAD_REQUEST,
+                                            json_pack("{ss sb}", "name", name, "ready", m != NULL));
+        mdl_release(&m);
+        return q;
+    }
+    if (!m)
+        return http_reply_error(c, MHD_HTTP_NOT_FOUND, "model '%s' has no active version yet",
+                                name);
+    char ver[32];
+    snprintf(ver, sizeof ver, "%" PRId64, m->version);
+    json_t *in = json_pack("[{ss ss s[ii]}]", "name", "input-0", "datatype", "FP32", "shape", -1,
+                           (int)mdl_dims(m));
+    json_t *out = m->km ? json_pack("[{ss ss s[i]} {ss ss s[i]} {ss ss s[i]}]", "name",
+                                    "cluster", "datatype", "INT32", "shape", -1, "name",
+                                    "distance", "datatype", "FP64", "shape", -1, "name", "id",
+                                    "datatype", "INT64", "shape", -1)
+                        : json_pack("[{ss ss s[i]} {ss ss s[i]} {ss ss s[i]}]", "name", "label",
+                                    "datatype", "BYTES", "shape", -1, "name", "confidence",
+                                    "datatype", "FP32", "shape", -1, "name", "id", "datatype",
+                                    "INT64", "shape", -1);
+    json_t *o = json_pack("{ss s[s] ss ss so so}", "name", name, "versions", ver, "platform",
+                          "mlwb", "kind", m->kind, "inputs", in, "outputs", out);
+    json_t *feat = json_array();
+    for (size_t j = 0; j < mdl_dims(m); j++)
+        json_array_append_new(feat, http_str_json(mdl_feature_name(m, j)));
+    json_object_set_new(o, "parameters", json_pack("{so}", "features", feat));
+    mdl_release(&m);
+    return http_reply_json(c, MHD_HTTP_OK, o);
+}
+
+/* Flatten `data` (numbers, or arrays of them at any depth) into x (want values). */
+static bool flatten(const json_t *v, float *x, size_t want, size_t *got, struct perr *pe)
+{
+    if (json_is_array(v)) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(v, i, e)
+            if (!flatten(e, x, want, got, pe))
+                return false;
+        return true;
+    }
+    if (!json_is_number(v))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "inputs[0].data[%zu]: expected a number, got %s",
+                         *got, http_json_kind(v));
+    if (*got >= want)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].data: more than the %zu values its shape holds", want);
+    if (!http_to_float(json_number_value(v), &x[*got]))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].data[%zu]: not a finite number within float32", *got);
+    (*got)++;
+    return true;
+}
+
+/* The request's one input tensor into b; false with pe set. */
+static bool infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
+                        struct perr *pe)
+{
+    const json_t *inputs = json_object_get(doc, "inputs");
+    if (!json_is_array(inputs) || json_array_size(inputs) != 1)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "field 'inputs': expected an array of exactly one tensor, got %s",
+                         inputs ? (json_is_array(inputs) ? "another count" : http_json_kind(inputs))
+                                : "nothing");
+    const json_t *t = json_array_get(inputs, 0);
+    if (!json_is_object(t))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "inputs[0]: expected an object, got %s",
+                         http_json_kind(t));
+    const char *dt = json_string_value(json_object_get(t, "datatype"));
+    if (!dt || (strcmp(dt, "FP32") != 0 && strcmp(dt, "FP64") != 0))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].datatype: expected \"FP32\" or \"FP64\", got %s%.20s%s",
+                         dt ? "\"" : "", dt ? dt : "nothing", dt ? "\"" : "");
+    const json_t *shape = json_object_get(t, "shape");
+    size_t rank = json_array_size(shape);
+    json_int_t s0 = json_integer_value(json_array_get(shape, 0));
+    json_int_t s1 = rank == 2 ? json_integer_value(json_array_get(shape, 1)) : s0;
+    if (!json_is_array(shape) || rank < 1 || rank > 2 ||
+        !json_is_integer(json_array_get(shape, 0)) ||
+        (rank == 2 && !json_is_integer(json_array_get(shape, 1))))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].shape: expected [N, %zu] (or [%zu] for one row)", d, d);
+    size_t n = rank == 2 ? (size_t)(s0 > 0 ? s0 : 0) : 1;
+    if ((json_int_t)d != s1)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].shape: %" JSON_INTEGER_FORMAT " features, the model takes %zu",
+                         s1, d);
+    if (n < 1)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "inputs[0].shape: at least one row");
+    if (n > max)
+        return http_fail(pe, MHD_HTTP_CONTENT_TOO_LARGE,
+                         "inputs[0].shape: %zu rows, at most %zu per request", n, max);
+    const json_t *data = json_object_get(t, "data");
+    if (!json_is_array(data))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "inputs[0].data: expected an array, got %s",
+                         data ? http_json_kind(data) : "nothing");
+    if (!http_batch_alloc(b, n, d, pe))
+        return false;
+    size_t got = 0;
+    if (!flatten(data, b->x, n * d, &got, pe))
+        return false;
+    if (got != n * d)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "inputs[0].data: %zu values, the shape [%zu, %zu] holds %zu", got, n, d,
+                         n * d);
+    return true;
+}
+
+enum MHD_Result h_v2_infer(struct call *c)
+{
+    char name[128];
+    if (!known_name(c, name, sizeof name))
+        return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no model '%.60s' (this server's model "
+                                "is '%s')", c->arg, name);
+    if (!c->body || !c->len)
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+                                "the request body is empty: expected {\"inputs\": [{...}]}");
+    json_error_t je;
+    json_t *doc = json_loadb(c->body, c->len, 0, &je);
+    if (!doc)
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
+                                je.line, je.column, je.text);
+    if (!json_is_object(doc)) {
+        enum MHD_Result q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+                                             "expected a JSON object {\"inputs\": [...]}, got %s",
+                                             http_json_kind(doc));
+        json_decref(doc);
+        return q;
+    }
+    mdl *m = reg_acquire(c->s->reg);
+    if (!m) {
+        json_decref(doc);
+        return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+    }
+    struct batch b = {0};
+    struct perr pe;
+    pred_out *po = NULL;
+    enum MHD_Result q;
+    if (!infer_input(doc, mdl_dims(m), c->s->max_instances, &b, &pe)) {
+        q = http_reply_error(c, pe.status, "%s", pe.msg);
+        goto out;
+    }
+    if (!(po = malloc(b.n * sizeof *po)) || !http_predict_rows(c, m, &b, po)) {
+        q = http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+        goto out;
+    }
+    char ver[32];
+    snprintf(ver, sizeof ver, "%" PRId64, m->version);
+    json_t *a = json_array(), *v = json_array(), *ids = json_array();
+    for (size_t i = 0; i < b.n; i++) {
+        if (m->km) {
+            json_array_append_new(a, json_integer(po[i].label));
+            json_array_append_new(v, json_real(po[i].dist));
+        } else {
+            json_array_append_new(a, po[i].abstained ? json_null()
+                                                     : http_str_json(knn_class_name(
+                                                           m->knn, (size_t)po[i].label)));
+            json_array_append_new(v, json_real(po[i].conf));
+        }
+        json_array_append_new(ids, json_integer(po[i].id));
+    }
+    json_t *outs = json_pack("[{ss ss s[I] so} {ss ss s[I] so} {ss ss s[I] so}]", "name",
+                             m->km ? "cluster" : "label", "datatype", m->km ? "INT32" : "BYTES",
+                             "shape", (json_int_t)b.n, "data", a, "name",
+                             m->km ? "distance" : "confidence", "datatype",
+                             m->km ? "FP64" : "FP32", "shape", (json_int_t)b.n, "data", v,
+                             "name", "id", "datatype", "INT64", "shape", (json_int_t)b.n, "data",
+                             ids);
+    json_t *o = json_pack("{ss ss so}", "model_name", name, "model_version", ver, "outputs", outs);
+    json_t *rid = json_object_get(doc, "id");
+    if (json_is_string(rid))
+        json_object_set(o, "id", rid);
+    q = http_reply_json(c, MHD_HTTP_OK, o);
+out:
+    free(po);
+    http_batch_free(&b);
+    mdl_release(&m);
+    json_decref(doc);
+    return q;
+}
