@@ -814,6 +814,60 @@ static knn_scratch *knn_scratch_new(const knn_index *ix, int k, size_t nqb)
     return s;
 }
 
+/* A thread's last one-block scratch, kept for its next search of the same shape: the
+ * HTTP threads predict one row at a time, and making and freeing the scratch (calloc
+ * of ~5 KiB and the candidate buffers) was a fifth of a prediction's cost. */
+typedef struct knn_cached {
+    knn_scratch *s;
+    int method, k;
+    size_t ka, nqb;
+} knn_cached;
+
+static pthread_key_t knn_tls;
+static pthread_once_t knn_tls_once = PTHREAD_ONCE_INIT;
+static int knn_tls_ok;
+
+static void knn_cached_free(void *p)
+{
+    knn_cached *c = p;
+    knn_scratch_free(c->s);
+    free(c);
+}
+
+static void knn_tls_init(void)
+{
+    knn_tls_ok = pthread_key_create(&knn_tls, knn_cached_free) == 0;
+}
+
+/* Take the thread's cached scratch when it fits (ix, k, nqb), else NULL. */
+static knn_scratch *knn_cache_take(const knn_index *ix, int k, size_t nqb)
+{
+    pthread_once(&knn_tls_once, knn_tls_init);
+    knn_cached *c = knn_tls_ok ? pthread_getspecific(knn_tls) : NULL;
+    if (!c || !c->s || c->method != (int)ix->method || c->k != k || c->ka != ix->ka ||
+        c->nqb != nqb)
+        return NULL;
+    knn_scratch *s = c->s;
+    c->s = NULL;
+    return s;
+}
+
+/* Give s back to the thread's cache (freeing what it held before). */
+static void knn_cache_put(const knn_index *ix, int k, size_t nqb, knn_scratch *s)
+{
+    knn_cached *c = knn_tls_ok ? pthread_getspecific(knn_tls) : NULL;
+    if (knn_tls_ok && !c && (c = calloc(1, sizeof *c)) && pthread_setspecific(knn_tls, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    if (!c) {
+        knn_scratch_free(s);
+        return;
+    }
+    knn_scratch_free(c->s);
+    *c = (knn_cached){s, (int)ix->method, k, ix->ka, nqb};
+}
+
 /* --- search ------------------------------------------------------------------------ */
 
 typedef struct knn_job {
@@ -1119,12 +1173,22 @@ mlwb_status knn_index_search(const knn_index *ix, const float *q, size_t nq, int
     knn_job jb = {.ix = ix, .q = q, .nq = nq, .k = k, .exclude = exclude, .idx = idx,
                   .dist = dist};
     atomic_init(&jb.failed, 0);
-    jb.nthreads = par_threads();
+    size_t blocks = (nq + KNN_QB - 1) / KNN_QB;
+    jb.nthreads = blocks == 1 ? 1 : par_threads();  /* one block (a request): this thread */
     knn_scratch *one[1] = {NULL};
     jb.scr = jb.nthreads == 1 ? one : calloc((size_t)jb.nthreads, sizeof *jb.scr);
     if (!jb.scr)
         return err_set(err, MLWB_ERR_NOMEM, "knn search: out of memory");
-    par_for((nq + KNN_QB - 1) / KNN_QB, knn_search_cb, &jb);
+    if (blocks == 1) {
+        one[0] = knn_cache_take(ix, k, nq);
+        knn_search_cb(&jb, 0, 0);
+        if (one[0] && !atomic_load(&jb.failed)) {
+            knn_cache_put(ix, k, nq, one[0]);
+            one[0] = NULL;
+        }
+    } else {
+        par_for(blocks, knn_search_cb, &jb);
+    }
     for (int t = 0; t < jb.nthreads; t++)
         knn_scratch_free(jb.scr[t]);
     if (jb.scr != one)

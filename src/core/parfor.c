@@ -15,10 +15,17 @@
 
 static atomic_int configured = 0;  /* 0 = not set: use the cores */
 
+static atomic_int cores = 0;  /* counted once: sysconf reads /sys on every call */
+
 int par_cores(void)
 {
+    int c = atomic_load_explicit(&cores, memory_order_relaxed);
+    if (c > 0)
+        return c;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
+    c = n > 0 ? (int)n : 1;
+    atomic_store_explicit(&cores, c, memory_order_relaxed);
+    return c;
 }
 
 int par_threads(void)

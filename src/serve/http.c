@@ -256,6 +256,21 @@ void sb_json_str(sb *b, const char *s)
 void sb_real(sb *b, float v)
 {
     char tmp[40];
+    /* Fast path for the common range.  Below 10 "%g" never switches to an exponent for
+     * these precisions, and when a decimal of at most 6 digits reads back as v, the
+     * correctly rounded 6-digit form of v is that decimal (v is within half a float
+     * ulp, ~6e-8 relative, of it; 6-digit rounding steps are ~5e-6 apart) with "%g"'s
+     * trailing zeros removed: the same text as the loop below, in one try. */
+    float a = v < 0 ? -v : v;
+    if (a >= 1e-4f && a < 10.0f) {
+        snprintf(tmp, sizeof tmp, "%.6g", (double)v);
+        if (strtof(tmp, NULL) == v) {
+            sb_puts(b, tmp);
+            if (!strpbrk(tmp, ".eEn"))
+                sb_puts(b, ".0");
+            return;
+        }
+    }
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
         if (strtof(tmp, NULL) == v)

@@ -1226,3 +1226,16 @@ done:
     st_tx_end(st);
     return rc;
 }
+
+void store_set_autocheckpoint(store *st, int pages)
+{
+    sqlite3_wal_autocheckpoint(st->db, pages);
+}
+
+mlwb_status store_checkpoint(store *st, char **err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+        return st_db_fail(st, err, "cannot checkpoint the WAL");
+    return MLWB_OK;
+}
