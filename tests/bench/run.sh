@@ -199,3 +199,4 @@ RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/curve_run.sh
 RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/knn_run.sh
 RUNS="$RUNS" BUILD="$BUILD" PY="$PY" sh tests/bench/km_run.sh  # k-means sweep and silhouettes (KM_* there)
 MLWB="$MLWB" BUILD="$BUILD" PY="$PY" sh tests/bench/http_run.sh  # POST /v1/predict vs FastAPI and bare libmicrohttpd (DUR, CONNS there)
+bash tests/bench/tui_run.sh  # the workbench: idle CPU and key latency under load (IDLE, KEYS there)
