@@ -141,6 +141,12 @@ mlwb_status store_quality(store *st, store_quality_row **rows, size_t *n, char *
 mlwb_status store_recent_inputs(store *st, int64_t v, int limit, char ***inputs, size_t *n,
                                 char **err);
 
+/* WAL housekeeping: how many WAL pages make a commit on this connection also checkpoint
+ * (0 = never; SQLite's default is 1000), and a passive checkpoint now (it copies what it
+ * can without waiting for readers or writers). */
+void store_set_autocheckpoint(store *st, int pages);
+mlwb_status store_checkpoint(store *st, char **err);
+
 /* --- ids shared by every process on the store ------------------------------------ */
 
 /* Reserve n ids (n >= 1) of `counter` for this caller: *first gets the first id of the
