@@ -4,6 +4,7 @@
 #   make run        open the workbench on iris make sanitize  the suite under ASan+UBSan
 #   make deps       install missing packages   make tsan      the suite under ThreadSanitizer
 #   make install    PREFIX=/usr/local DESTDIR= make clean
+#   make check-deploy  lint samples/deploy/      make test-compose  run compose.yaml in podman
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -40,6 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SAMPLES  := $(wildcard samples/data/*.csv)
 
 .PHONY: all check run bench deps sanitize tsan install uninstall clean help \
+        check-deploy test-compose \
         check-unit check-scripts check-cli check-http check-tui
 all: $(BIN)
 
@@ -123,6 +125,15 @@ clean:
 	rm -rf build build-asan build-tsan mlwb
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,7p' Makefile
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
+
+# The sample deployments (samples/deploy/, docs/deploy.md); slow, so not part of `make check`.
+# check-deploy lints and validates them with the tools it installs (outside the repo);
+# test-compose builds the image and runs compose.yaml with podman (as root).
+check-deploy:
+	@bash tests/deploy/check.sh
+
+test-compose:
+	@bash tests/deploy/compose.sh
