@@ -30,7 +30,9 @@ check_eq() {
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now.
 free_port() {
-    _p=$(( 20000 + ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/1/') ) % 30000 ))
+    # below the kernel's ephemeral range (32768 up), where a client connection's own
+    # port could make the bind fail although nothing listens there
+    _p=$(( 20000 + ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/1/') ) % 12000 ))
     while (echo > /dev/tcp/127.0.0.1/$_p) 2>/dev/null; do _p=$((_p + 1)); done
     echo $_p
 }
