@@ -19,7 +19,8 @@
  *    process starts with a block of ID_FIRST, and the writer reserves the next one
  *    (ID_BLOCK) ahead, when half of the current block is used.  The writer wakes only
  *    when the queue turns non-empty, gathers rows for 2 ms into one transaction, and
- *    never checkpoints the WAL itself (a checkpoint thread does, once a second).
+ *    never checkpoints the WAL itself: a checkpoint thread does, once a second, and
+ *    runs the quality alert check every 5 s while predictions flow.
  */
 #include "mlwb/engine/engine.h"
 
@@ -40,12 +41,13 @@
 #include "mlwb/core/samples.h"
 #include "mlwb/core/text.h"
 #include "mlwb/store/source.h"
+#include "deadline.h"
 #include "engine_priv.h"
 
 #define PLOG_CAP 65536  /* rows waiting for the writer; a full queue drops */
 #define ID_BLOCK 65536 /* prediction ids reserved at a time (2 s at 35,000/s) */
 #define ID_FIRST 1024  /* the first block is smaller: many runs never predict */
-#define QUALITY_EVERY 5.0  /* seconds between the prediction log's quality checks */
+#define QUALITY_EVERY 5.0  /* seconds between the alert checks while predictions flow */
 
 typedef struct plog_row {
     int64_t id, model_version;
@@ -99,13 +101,14 @@ struct engine {
     atomic_uint_fast64_t plog_dropped;
     /* The log writer never checkpoints the WAL itself (a checkpoint's fdatasync stalled
      * it for up to 0.4 s and the queue overflowed); this thread does, once a second
-     * when rows were written, on its own connection. */
+     * when rows were written, on its own connection, and runs the alert check. */
     pthread_t ckpt_thread;
     int ckpt_started, ckpt_stop;
     uint64_t ckpt_done_rows;     /* plog_done at the last checkpoint (plog_mu) */
     uint64_t plog_queued, plog_done;  /* rows taken / rows written or given up (plog_mu) */
     pthread_cond_t plog_done_cv;      /* plog_done moved */
     double quality_checked;           /* monotonic time of the last eng_quality_tick */
+    uint64_t quality_rows;            /* plog_done at that tick (plog_mu) */
     pthread_key_t thread_store;       /* per-thread store connections (eng_thread_store) */
     int thread_store_key;             /* the key exists */
     eng_quality_state *quality;
@@ -143,19 +146,28 @@ static void plog_free_rows(plog_row *rows, size_t n)
     }
 }
 
-static void *plog_main(void *arg)
+/* The start of the engine's own threads: every signal blocked (the main thread takes
+ * them), and a store connection of the thread's own; NULL (logged as `who: why`) when it
+ * cannot be opened. */
+static store *thread_start(engine *e, const char *who)
 {
-    engine *e = arg;
     sigset_t all;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     store *st = NULL;
     char *err = NULL;
     if (store_open(e->db_path, &st, &err) != MLWB_OK) {
-        ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s", err);
+        ev_postf(e->events, EV_LOG, 0, 0, "%s: %s", who, err);
         free(err);
-        err = NULL;
     }
+    return st;
+}
+
+static void *plog_main(void *arg)
+{
+    engine *e = arg;
+    store *st = thread_start(e, "prediction log");
+    char *err = NULL;
     if (st)
         store_set_autocheckpoint(st, 0);  /* ckpt_main checkpoints */
     plog_row *batch = malloc(PLOG_CAP * sizeof *batch);
@@ -197,13 +209,7 @@ static void *plog_main(void *arg)
             break;
         /* gather a little: rows arriving within 2 ms go into the same transaction */
         if (e->plog_n < PLOG_CAP / 16 && !e->plog_stop) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 2000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
+            struct timespec ts = eng_deadline(0.002);
             pthread_cond_timedwait(&e->plog_cv, &e->plog_mu, &ts);
             if (e->need_block && st)
                 continue;  /* ids first: the block in use may be nearly spent */
@@ -234,12 +240,6 @@ static void *plog_main(void *arg)
             err = NULL;
         }
         plog_free_rows(batch, n);
-        /* every few seconds: the drift and accuracy alerts (off the request path) */
-        double t = eng_mono();
-        if (st && t - e->quality_checked >= QUALITY_EVERY) {
-            e->quality_checked = t;
-            eng_quality_tick(e, st);
-        }
         pthread_mutex_lock(&e->plog_mu);
         e->plog_done += n;
         pthread_cond_broadcast(&e->plog_done_cv);
@@ -289,26 +289,33 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
 static void *ckpt_main(void *arg)
 {
     engine *e = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    store *st = NULL;
-    char *err = NULL;
-    if (store_open(e->db_path, &st, &err) != MLWB_OK) {
-        free(err);
+    store *st = thread_start(e, "WAL checkpoints");
+    if (!st)
         return NULL;
-    }
     pthread_mutex_lock(&e->plog_mu);
     while (!e->ckpt_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        struct timespec ts = eng_deadline(1.0);
         pthread_cond_timedwait(&e->plog_done_cv, &e->plog_mu, &ts);
-        if (e->ckpt_stop || e->plog_done - e->ckpt_done_rows < 1000)
+        if (e->ckpt_stop)
+            break;
+        uint64_t done = e->plog_done;
+        int ckpt = done - e->ckpt_done_rows >= 1000;
+        double t = eng_mono();
+        /* every few seconds while predictions flow: the drift and accuracy alerts */
+        int tick = done != e->quality_rows && t - e->quality_checked >= QUALITY_EVERY;
+        if (ckpt)
+            e->ckpt_done_rows = done;
+        if (tick) {
+            e->quality_rows = done;
+            e->quality_checked = t;
+        }
+        if (!ckpt && !tick)
             continue;
-        e->ckpt_done_rows = e->plog_done;
         pthread_mutex_unlock(&e->plog_mu);
-        store_checkpoint(st, NULL);  /* passive: never waits for readers or writers */
+        if (ckpt)
+            store_checkpoint(st, NULL);  /* passive: never waits for readers or writers */
+        if (tick)
+            eng_quality_tick(e, st);
         pthread_mutex_lock(&e->plog_mu);
     }
     pthread_mutex_unlock(&e->plog_mu);
@@ -318,14 +325,7 @@ static void *ckpt_main(void *arg)
 
 int eng_plog_flush(engine *e, double seconds)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)seconds;
-    ts.tv_nsec += (long)((seconds - (double)(long)seconds) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = eng_deadline(seconds);
     pthread_mutex_lock(&e->plog_mu);
     uint64_t target = e->plog_queued;
     while (e->plog_done < target && e->plog_started && !e->plog_stop)
@@ -924,15 +924,32 @@ static json_t *metrics_json(const metrics_report *r, const ds *d)
 
 /* Store the model as a new version and, unless promote=if-better holds it back, make it
  * active in the store and the registry under publish_mu.  On an error nothing changed. */
+static mlwb_status publish_text(engine *e, job *j, store *st, pub_req *r, char *params,
+                                char *metrics, char *curve, char **err);
+
 mlwb_status eng_store_and_publish(engine *e, job *j, store *st, pub_req *r, char **err)
 {
-    store_model_info info = {.params_json = r->params, .metrics_json = r->metrics,
-                             .curve_json = r->curve,
+    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
+    char *params = json_dumps(r->params, flags), *metrics = json_dumps(r->metrics, flags);
+    char *curve = r->curve ? json_dumps(r->curve, flags) : NULL;
+    mlwb_status rc = publish_text(e, j, st, r, params, metrics, curve, err);
+    free(params);
+    free(metrics);
+    free(curve);
+    return rc;
+}
+
+static mlwb_status publish_text(engine *e, job *j, store *st, pub_req *r, char *params,
+                                char *metrics, char *curve, char **err)
+{
+    if (!params || !metrics || (r->curve && !curve))
+        return err_set(err, MLWB_ERR_NOMEM, "out of memory");
+    store_model_info info = {.params_json = params, .metrics_json = metrics,
+                             .curve_json = curve,
                              .dataset_version = r->dataset_version, .created = eng_now(),
                              .train_seconds = r->seconds, .active = 1};
     snprintf(info.kind, sizeof info.kind, "%s", r->kind);
-    mdl *m = mdl_new(0, r->kind, NULL, r->params, r->metrics, r->dataset_version,
-                     info.created);
+    mdl *m = mdl_new(0, r->kind, NULL, params, metrics, r->dataset_version, info.created);
     if (!m)
         return err_set(err, MLWB_ERR_NOMEM, "out of memory");
     /* Promotion: compare with the active model of the same kind, unless told to always
@@ -1019,7 +1036,6 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
     ds *train = NULL, *test = NULL;
     void *blob = NULL;
     size_t len = 0;
-    char *params = NULL, *metrics = NULL, *curve = NULL;
     json_t *mj = NULL, *cj = NULL, *pj = NULL;
     int32_t *pred = NULL;
     float *conf = NULL;
@@ -1124,17 +1140,8 @@ static mlwb_status run_train(job *j, store *st, void *arg, json_t **result, char
                    auto_k);
     if (auto_k)
         json_object_set_new(pj, "kmax", json_integer(cr.kmax));
-    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
-    params = json_dumps(pj, flags);
-    metrics = json_dumps(mj, flags);
-    curve = json_dumps(cj, flags);
-    if (!params || !metrics || !curve) {
-        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
-        goto out;
-    }
     job_set_progress(j, 0.93, "storing");
-    pub_req pr = {.kind = "knn", .knn = &knn, .params = params, .metrics = metrics,
-                  .curve = curve, .dataset_version = d->version, .seconds = secs,
+    pub_req pr = {.kind = "knn", .knn = &knn, .params = pj, .metrics = mj, .curve = cj, .dataset_version = d->version, .seconds = secs,
                   .blob = blob, .len = len, .score_name = "accuracy", .score = mr.accuracy};
     if ((rc = eng_store_and_publish(e, j, st, &pr, err)) != MLWB_OK)
         goto out;
@@ -1158,9 +1165,6 @@ out:
     free(conf);
     knn_free(&knn);
     free(blob);
-    free(params);
-    free(metrics);
-    free(curve);
     ds_release(&train);
     ds_release(&test);
     ds_release(&d);
@@ -1463,25 +1467,15 @@ mlwb_status eng_use_model(engine *e, int64_t version, char **err)
 static void *follow_main(void *arg)
 {
     engine *e = arg;
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    store *st = NULL;
+    store *st = thread_start(e, "following the store");
+    if (!st)
+        return NULL;
     char *err = NULL;
     int64_t failed = 0;  /* the version that could not be loaded (logged once) */
     int64_t failed_data = 0;
-    if (store_open(e->db_path, &st, &err) != MLWB_OK) {
-        ev_postf(e->events, EV_LOG, 0, 0, "following the store: %s", err);
-        free(err);
-        return NULL;
-    }
     pthread_mutex_lock(&e->follow_mu);
     while (!e->follow_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        long ns = ts.tv_nsec + (long)e->follow_interval_ms * 1000000L;
-        ts.tv_sec += ns / 1000000000L;
-        ts.tv_nsec = ns % 1000000000L;
+        struct timespec ts = eng_deadline(e->follow_interval_ms / 1000.0);
         pthread_cond_timedwait(&e->follow_cv, &e->follow_mu, &ts);
         if (e->follow_stop)
             break;

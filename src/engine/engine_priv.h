@@ -35,7 +35,7 @@ typedef struct pub_req {
     const char *kind;           /* "knn" or "kmeans" */
     knn_model **knn;            /* the model (one of the two); taken (set to NULL) on success */
     km_model **km;
-    char *params, *metrics, *curve;  /* JSON text (not taken) */
+    json_t *params, *metrics, *curve;  /* stored as compact JSON text (not taken) */
     int64_t dataset_version;
     double seconds;
     const void *blob;           /* the serialized model */
@@ -62,7 +62,8 @@ typedef struct eng_quality_state eng_quality_state;
 eng_quality_state *eng_quality_new(void);
 void eng_quality_free(eng_quality_state **q);
 eng_quality_state *eng_quality_of(engine *e);
-/* Recompute the alerts (the prediction log's writer calls this every few seconds). */
+/* Recompute the alerts (the checkpoint thread calls this every few seconds while
+ * predictions are logged). */
 void eng_quality_tick(engine *e, store *st);
 /* Queue a training with the last training's parameters (logged with `why`); 0 when there
  * was none. */

@@ -9,6 +9,7 @@
  * reference, every job_get another.  Cancellation is an atomic flag the job polls.
  */
 #include "mlwb/engine/jobs.h"
+#include "deadline.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -329,15 +330,7 @@ void job_times(job *j, double *queued, double *started, double *ended)
 int job_wait_for(job *j, double seconds)
 {
     job_pool *p = j->pool;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);  /* done_cv uses the default clock */
-    double whole = (double)(long)seconds;
-    ts.tv_sec += (time_t)whole;
-    ts.tv_nsec += (long)((seconds - whole) * 1e9);
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    struct timespec ts = eng_deadline(seconds);  /* done_cv uses the default clock */
     pthread_mutex_lock(&p->mu);
     while (!finished(j))
         if (pthread_cond_timedwait(&p->done_cv, &p->mu, &ts) != 0)

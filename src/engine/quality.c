@@ -11,8 +11,10 @@
  *  - Drift: the mean of each feature over the newest DRIFT_WINDOW requests of the active
  *    model against the mean and sd of the rows it was trained on (the "feature_stats"
  *    its training stored in its metrics), in training sds.
- *  - Alerts are computed by eng_quality_tick, called by the prediction log's writer
- *    thread every few seconds (never on a request); an alert is logged when it starts
+ *  - Alerts are computed by eng_quality_tick, called every few seconds by the engine's
+ *    checkpoint thread while predictions are logged (never on a request, and not on the
+ *    log's writer, which must keep up with the requests); it reads only the active
+ *    version's feedback and newest inputs; an alert is logged when it starts
  *    (EV_LOG), its state is kept for /metrics and the TUI, and with on-drift=retrain a
  *    drift alert queues one training with the last training's parameters.
  */
@@ -219,14 +221,23 @@ static double threshold_for(double setting, const char *metrics_json)
     return t;
 }
 
-/* The report and the alert figures for the active model, from store connection st. */
-static json_t *quality_report(engine *e, store *st, eng_alert_state *al, char **err)
+/* The report and the alert figures for the active model, from store connection st.
+ * The alert check (active_only) reads the active version's feedback alone: counting every
+ * version's predictions is a pass over the whole log. */
+static json_t *quality_report(engine *e, store *st, int active_only, eng_alert_state *al,
+                              char **err)
 {
     store_quality_row *rows = NULL;
     size_t n = 0;
     store_model_info *models = NULL;
     size_t nm = 0;
-    if (store_quality(st, &rows, &n, err) != MLWB_OK)
+    int64_t av = reg_active_version(eng_registry(e));
+    if (active_only && av <= 0) {
+        *al = (eng_alert_state){.online_accuracy = NAN, .max_drift = NAN};
+        return json_pack("{s[] sI sn s[]}", "versions", "active_version", (json_int_t)0, "drift",
+                         "alerts");
+    }
+    if (store_quality(st, active_only ? av : 0, &rows, &n, err) != MLWB_OK)
         return NULL;
     if (store_list_models(st, &models, &nm, err) != MLWB_OK) {
         free(rows);
@@ -328,14 +339,14 @@ json_t *eng_quality(engine *e, char **err)
         return NULL;
     eng_plog_flush(e, 1.0);  /* what was predicted so far counts */
     eng_alert_state al;
-    return quality_report(e, st, &al, err);
+    return quality_report(e, st, 0, &al, err);
 }
 
 void eng_quality_tick(engine *e, store *st)
 {
     eng_alert_state al;
     char *err = NULL;
-    json_t *rep = quality_report(e, st, &al, &err);
+    json_t *rep = quality_report(e, st, 1, &al, &err);
     free(err);
     if (!rep)
         return;

@@ -117,7 +117,6 @@ mlwb_status eng_run_train_kmeans(job *j, store *st, train_job *t, json_t **resul
     km_model *km = NULL;
     void *blob = NULL;
     size_t len = 0;
-    char *params = NULL, *metrics = NULL, *curve = NULL;
     json_t *cj = NULL, *pj = NULL, *mj = NULL;
     int scaled = req->km.scale == KNN_SCALE_ZSCORE;
     int n_init = req->km.n_init ? req->km.n_init : KM_SWEEP_NINIT;
@@ -215,17 +214,8 @@ mlwb_status eng_run_train_kmeans(job *j, store *st, train_job *t, json_t **resul
         json_object_set_new(pj, "max_iter", json_integer(req->km.max_iter));
     if (req->km.tol)
         json_object_set_new(pj, "tol", json_real(req->km.tol));
-    const size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
-    params = json_dumps(pj, flags);
-    metrics = json_dumps(mj, flags);
-    curve = json_dumps(cj, flags);
-    if (!params || !metrics || !curve) {
-        rc = err_set(err, MLWB_ERR_NOMEM, "out of memory");
-        goto out;
-    }
     double secs = eng_mono() - t0;
-    pub_req pr = {.kind = "kmeans", .km = &km, .params = params, .metrics = metrics,
-                  .curve = curve, .dataset_version = d->version, .seconds = secs,
+    pub_req pr = {.kind = "kmeans", .km = &km, .params = pj, .metrics = mj, .curve = cj, .dataset_version = d->version, .seconds = secs,
                   .blob = blob, .len = len, .score_name = "silhouette",
                   .score = isfinite(p->silhouette) ? p->silhouette : -1};
     if ((rc = eng_store_and_publish(e, j, st, &pr, err)) != MLWB_OK)
@@ -248,9 +238,6 @@ out:
     json_decref(pj);
     json_decref(mj);
     free(blob);
-    free(params);
-    free(metrics);
-    free(curve);
     free(xs);
     free(mean);
     free(sd);

@@ -76,7 +76,8 @@ out:
     return rc;
 }
 
-mlwb_status store_quality(store *st, store_quality_row **rows, size_t *n, char **err)
+mlwb_status store_quality(store *st, int64_t only, store_quality_row **rows, size_t *n,
+                          char **err)
 {
     static const char what[] = "cannot read the quality figures";
     sqlite3_stmt *s = NULL;
@@ -85,8 +86,20 @@ mlwb_status store_quality(store *st, store_quality_row **rows, size_t *n, char *
     mlwb_status rc;
     *rows = NULL;
     *n = 0;
-    /* the versions with predictions, then their feedback (one pass over feedback) */
-    if ((rc = st_prep(st,
+    /* the versions with predictions, then their feedback (one pass over feedback); or,
+     * for one version, its feedback alone: no pass over the predictions */
+    if (only > 0) {
+        if ((rc = st_prep(st,
+                          "SELECT ?1, 0, count(*),"
+                          " coalesce(sum(json_extract(p.output, '$.label') = f.label), 0),"
+                          " coalesce(sum(coalesce(json_extract(p.output, '$.abstained'), 0)), 0),"
+                          " coalesce(max(f.created), 0)"
+                          " FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
+                          " WHERE p.model_version = ?1",
+                          &s, what, err)) != MLWB_OK)
+            goto out;
+        sqlite3_bind_int64(s, 1, only);
+    } else if ((rc = st_prep(st,
                       "SELECT v.model_version, v.n, coalesce(f.fb, 0), coalesce(f.ok, 0),"
                       " coalesce(f.abst, 0), coalesce(f.last, 0) FROM"
                       " (SELECT model_version, count(*) AS n FROM predictions"

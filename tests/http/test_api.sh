@@ -42,24 +42,18 @@ expect() {
 
 # start NAME COMMANDS [ENV...]: mlwb running COMMANDS; serve on a free port (B, PORT).
 start() {
-    local name=$1 cmds=$2 try
+    local name=$1 cmds=$2
     shift 2
-    for try in 1 2 3; do  # a port found free may be taken before we bind it: try another
-        PORT=$(free_port)
-        B=http://127.0.0.1:$PORT
-        env "$@" "$MLWB" --db "$SCRATCH/t.db" -c "$cmds; serve 127.0.0.1:$PORT" \
-            </dev/null >"$SCRATCH/serve.out" 2>"$SCRATCH/serve.err" &
-        PID=$!
-        if wait_http "$B/healthz" 30; then
-            ok "$name"
-            return
-        fi
-        kill -KILL "$PID" 2>/dev/null
-        wait "$PID" 2>/dev/null
-        grep -q "Address already in use" "$SCRATCH/serve.err" || break
-    done
-    not_ok "$name" "no answer within 30 s; stderr: $(head -c 400 "$SCRATCH/serve.err")"
-    exit 0
+    PORT=$(free_port)
+    B=http://127.0.0.1:$PORT
+    env "$@" "$MLWB" --db "$SCRATCH/t.db" -c "$cmds; serve 127.0.0.1:$PORT" \
+        </dev/null >"$SCRATCH/serve.out" 2>"$SCRATCH/serve.err" &
+    PID=$!
+    if ! wait_http "$B/healthz" 30; then
+        not_ok "$name" "no answer within 30 s; stderr: $(head -c 400 "$SCRATCH/serve.err")"
+        exit 0
+    fi
+    ok "$name"
 }
 
 stop() {
