@@ -133,8 +133,11 @@ typedef struct store_quality_row {
     double last_feedback;  /* when the newest feedback came (0: none) */
 } store_quality_row;
 
-/* One row per model version that has logged predictions, in version order. */
-mlwb_status store_quality(store *st, store_quality_row **rows, size_t *n, char **err);
+/* One row per model version that has logged predictions, in version order; or, with
+ * only > 0, one row for that version's feedback alone (predictions is left 0: counting
+ * them is a pass over the log, which the alert check must not pay). */
+mlwb_status store_quality(store *st, int64_t only, store_quality_row **rows, size_t *n,
+                          char **err);
 
 /* The inputs (JSON arrays as text) of the newest `limit` predictions made with model
  * version v, newest first; free each and the array. */
