@@ -5,6 +5,8 @@
 #   make deps       install missing packages   make tsan      the suite under ThreadSanitizer
 #   make install    PREFIX=/usr/local DESTDIR= make clean
 #   make check-deploy  lint samples/deploy/      make test-compose  run compose.yaml in podman
+#   make fuzz       fuzz every parser (libFuzzer) make fuzz-ci   replay corpora, fuzz briefly
+#   make valgrind   script tests under memcheck   (docs/reliability.md: what each proves)
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -40,7 +42,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 SAMPLES  := $(wildcard samples/data/*.csv)
 
-.PHONY: all check run bench deps sanitize tsan install uninstall clean help \
+.PHONY: all check run bench deps sanitize tsan valgrind install uninstall clean help \
         check-deploy test-compose \
         check-unit check-scripts check-cli check-http check-tui
 all: $(BIN)
@@ -106,6 +108,10 @@ tsan: deps
 	@$(MAKE) --no-print-directory check BUILD=build-tsan BIN=build-tsan/mlwb \
 	    OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=thread' LDFLAGS='-fsanitize=thread'
 
+# The golden script tests with mlwb under valgrind memcheck (no errors, no definite leak).
+valgrind: deps all
+	@mkdir -p $(BUILD)/results && sh tests/tools/run-valgrind.sh $(BUILD)
+
 # Benchmarks side by side with the peers (installs its own tools); see docs/BENCHMARKS.md.
 bench: deps all
 	@sh tests/bench/run.sh
@@ -122,10 +128,10 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/mlwb $(DESTDIR)$(PREFIX)/share/man/man1/mlwb.1
 
 clean:
-	rm -rf build build-asan build-tsan mlwb
+	rm -rf build build-asan build-tsan build-fuzz mlwb
 
 help:
-	@sed -n '1,7p' Makefile
+	@sed -n '1,9p' Makefile
 
 -include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(UNIT_BIN:=.d)
 
@@ -137,3 +143,6 @@ check-deploy:
 
 test-compose:
 	@bash tests/deploy/compose.sh
+
+# libFuzzer targets for the parsers (tests/fuzz/, docs/reliability.md).
+include tests/fuzz/fuzz.mk

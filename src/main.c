@@ -49,7 +49,7 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  -f FILE        run the commands in FILE (with --tui: run it, then open the TUI)\n"
-    "  -c COMMANDS    run COMMANDS (';' or newlines separate them)\n"
+    "  -c COMMANDS    run COMMANDS (';' or newlines separate them; -c may repeat)\n"
     "  --db PATH      the store (default ./mlwb.db)\n"
     "  --json         print each result as one JSON object per line (errors on stderr)\n"
     "  --bail         stop at the first failing command (exit 1)\n"
@@ -136,7 +136,8 @@ typedef struct opts {
     const char *file, *commands, *db;
     int json, bail, no_tui, tui, ascii, threads;
     int follow;          /* headless roles: what to follow in the store (EF_*) */
-    char *role_line;     /* the command a headless role runs (malloc'd) */
+    char *role_line;     /* the command a headless role runs, or several -c joined
+                            (malloc'd) */
 } opts;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -163,8 +164,20 @@ static int parse_args(int argc, char **argv, opts *o)
                 return usage_error("option '%s' needs an argument", a);
             if (a[1] == 'f')
                 o->file = next;
-            else if (a[1] == 'c')
+            else if (a[1] == 'c' && !o->commands)
                 o->commands = next;
+            else if (a[1] == 'c') {  /* -c A -c B runs A, then B */
+                size_t la = strlen(o->commands), lb = strlen(next);
+                char *j = malloc(la + lb + 2);
+                if (!j)
+                    return usage_error("%s", "out of memory");
+                memcpy(j, o->commands, la);
+                j[la] = '\n';
+                memcpy(j + la + 1, next, lb + 1);
+                free(o->role_line);
+                o->role_line = j;
+                o->commands = j;
+            }
             else if (strcmp(a, "--db") == 0)
                 o->db = next;
             else {
@@ -521,6 +534,7 @@ int main(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
     }
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);  /* a file-size limit fails the write (EFBIG), not mlwb */
     if (pipe(stop_pipe) != 0) {
         perror("mlwb: pipe");
         return 1;

@@ -234,6 +234,54 @@ static int key_allowed(const char *opts, const char *key)
     return 0;
 }
 
+int cmd_args_split(const cmd_entry *e, int argc, char **argv, const unsigned char *quoted,
+                   cmd_args *a, char **err)
+{
+    *a = (cmd_args){0};
+    int raw = e->opts && strcmp(e->opts, CMD_RAW) == 0;
+    for (int i = 1; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (raw) {
+            a->quoted[a->npos] = quoted[i];
+            a->pos[a->npos++] = argv[i];
+        } else if (eq && eq != argv[i] && !quoted[i]) {
+            *eq = 0;
+            if (!key_allowed(e->opts, argv[i])) {
+                if (e->opts)
+                    err_set(err, MLWB_ERR_INVALID, "unknown option '%s' (options: %s)", argv[i],
+                            e->opts);
+                else
+                    err_set(err, MLWB_ERR_INVALID, "takes no options ('%s=')", argv[i]);
+                *eq = '=';
+                cmd_args_restore(a);
+                return -1;
+            }
+            a->key[a->nopt] = argv[i];
+            a->val[a->nopt++] = eq + 1;
+        } else {
+            a->pos[a->npos++] = argv[i];
+        }
+    }
+    if (a->npos < e->min_pos || (e->max_pos >= 0 && a->npos > e->max_pos)) {
+        if (strlen(e->usage) > 60)
+            err_set(err, MLWB_ERR_INVALID, "%s arguments; see 'help %s'",
+                    a->npos < e->min_pos ? "missing" : "too many", e->name);
+        else
+            err_set(err, MLWB_ERR_INVALID, "%s arguments; usage: %s",
+                    a->npos < e->min_pos ? "missing" : "too many", e->usage);
+        cmd_args_restore(a);
+        return -1;
+    }
+    return 0;
+}
+
+void cmd_args_restore(cmd_args *a)
+{
+    for (int i = 0; i < a->nopt; i++)
+        a->val[i][-1] = '=';  /* restore the words for the caller to free */
+    a->nopt = 0;
+}
+
 static cmd_status run_words(cmd_ctx *c, int argc, char **argv, const unsigned char *quoted)
 {
     char *err = NULL;
@@ -245,38 +293,14 @@ static cmd_status run_words(cmd_ctx *c, int argc, char **argv, const unsigned ch
         return st;
     }
     c->cmd = e->name;
-    cmd_args a = {0};
-    int raw = e->opts && strcmp(e->opts, CMD_RAW) == 0;
-    for (int i = 1; i < argc; i++) {
-        char *eq = strchr(argv[i], '=');
-        if (raw) {
-            a.quoted[a.npos] = quoted[i];
-            a.pos[a.npos++] = argv[i];
-        } else if (eq && eq != argv[i] && !quoted[i]) {
-            *eq = 0;
-            if (!key_allowed(e->opts, argv[i])) {
-                cmd_status st = e->opts ? cmd_error(c, "unknown option '%s' (options: %s)",
-                                                    argv[i], e->opts)
-                                        : cmd_error(c, "takes no options ('%s=')", argv[i]);
-                *eq = '=';
-                return st;
-            }
-            a.key[a.nopt] = argv[i];
-            a.val[a.nopt++] = eq + 1;
-        } else {
-            a.pos[a.npos++] = argv[i];
-        }
-    }
-    if (a.npos < e->min_pos || (e->max_pos >= 0 && a.npos > e->max_pos)) {
-        if (strlen(e->usage) > 60)
-            return cmd_error(c, "%s arguments; see 'help %s'",
-                             a.npos < e->min_pos ? "missing" : "too many", e->name);
-        return cmd_error(c, "%s arguments; usage: %s",
-                         a.npos < e->min_pos ? "missing" : "too many", e->usage);
+    cmd_args a;
+    if (cmd_args_split(e, argc, argv, quoted, &a, &err) != 0) {
+        cmd_status st = cmd_error(c, "%s", err);
+        free(err);
+        return st;
     }
     cmd_status st = e->exec(c, &a);
-    for (int i = 0; i < a.nopt; i++)
-        a.val[i][-1] = '=';  /* restore the words for the caller to free */
+    cmd_args_restore(&a);
     return st;
 }
 

@@ -35,6 +35,14 @@ typedef struct cmd_entry {
     cmd_status (*exec)(cmd_ctx *c, const cmd_args *a);
 } cmd_entry;
 
+/* The words after the command name (argv[1..argc)) into a: key=value options (an
+ * unquoted '=' not first; the '=' is cut to a NUL) and positional words, checked against
+ * e's option keys and bounds.  Returns 0, or -1 with *err set (the words restored).
+ * cmd_args_restore puts the '=' back so the words can be freed as they were. */
+int cmd_args_split(const cmd_entry *e, int argc, char **argv, const unsigned char *quoted,
+                   cmd_args *a, char **err);
+void cmd_args_restore(cmd_args *a);
+
 /* The value of option `key`, or NULL. */
 const char *cmd_opt(const cmd_args *a, const char *key);
 /* Parse option `key` as an integer in [lo, hi]; *v keeps its default when absent.

@@ -5,7 +5,7 @@
  * Design: every score first renumbers the labels densely (cs_dense).  The silhouette is
  * the only O(n²) score: the rows, centred and sorted by cluster (so each cluster is
  * one run of columns), are taken in blocks of CS_RB; for each block a thread computes
- * the dot products with every row, CS_CB columns at a time, with one cblas_sgemm into
+ * the dot products with every row, CS_CB columns at a time, with one sgemm (blas.h) into
  * its own scratch, turns them into distances in place and adds each cluster's run to
  * the block's per-cluster sums (n x m doubles in all, each row written by one thread).
  */
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlwb/core/blas.h"
 #include "mlwb/core/parfor.h"
 
 #define CS_RB 64    /* rows per block */
@@ -122,9 +123,7 @@ static void cs_sil_block(void *ctx, size_t blk, int tid)
     memset(sums, 0, rn * s->m * sizeof *sums);
     for (size_t c0 = 0; c0 < s->n; c0 += CS_CB) {
         size_t cn = s->n - c0 < CS_CB ? s->n - c0 : CS_CB;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rn, (int)cn, (int)s->d,
-                    1.0f, s->xc + r0 * s->d, (int)s->d, s->xc + c0 * s->d, (int)s->d, 0.0f,
-                    g, (int)cn);
+        blas_sgemm_nt(rn, cn, s->d, s->xc + r0 * s->d, s->d, s->xc + c0 * s->d, s->d, g, cn);
         for (size_t i = 0; i < rn; i++) {
             float *gi = g + i * cn, ni = s->nrmf[r0 + i];
             const float *nc = s->nrmf + c0;

@@ -1441,6 +1441,8 @@ typedef struct work {
 static void prefault(char *p, size_t n)
 {
     const size_t page = 4096;
+    if (!p || !n)  /* nothing to touch (no matrix yet): p + n would be UB on NULL */
+        return;
     char *e = p + n;
     for (p = (char *)(((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1)); p < e; p += page)
         *(volatile char *)p = 0;

@@ -587,7 +587,8 @@ mlwb_status knn_deserialize(const void *blob, size_t len, knn_model **out, char 
         knn_get(&b, &rows, 8) || knn_get(&b, &dims, 8) || knn_get(&b, &nc, 4))
         return err_set(err, MLWB_ERR_PARSE, "model blob: truncated header");
     if (k < 1 || rows < 1 || dims < 1 || nc < 1 || k > rows || dims > (1u << 20) ||
-        nc > (1u << 24) || rows > len / 4 || rows * dims > len / 4 || k > INT32_MAX)
+        nc > (1u << 24) || nc > len / 4 || rows > len / 4 || rows * dims > len / 4 ||
+        k > INT32_MAX)  /* every class name takes 4 bytes or more: nc <= len / 4 */
         return err_set(err, MLWB_ERR_PARSE,
                        "model blob: implausible header (k=%u rows=%llu dims=%llu classes=%u, %zu bytes)",
                        k, (unsigned long long)rows, (unsigned long long)dims, nc, len);
@@ -620,6 +621,9 @@ mlwb_status knn_deserialize(const void *blob, size_t len, knn_model **out, char 
         goto bad;
     if (b.off != len)
         goto bad;
+    for (size_t i = 0; i < rows * dims; i++)  /* knn_fit never stores inf or NaN */
+        if (!isfinite(x[i]))
+            goto bad;
     for (size_t i = 0; i < rows; i++)
         if (m->y[i] < 0 || (uint32_t)m->y[i] >= nc)
             goto bad;

@@ -33,7 +33,7 @@
  * 4 queries x 3 panels keeps 12 accumulators in registers and compares them with the
  * 4 queries' thresholds at once, so no distance matrix is ever written, and every query
  * of a block visits a run of KNN_PB panels while it sits in L1.  KNN_GEMM calls
- * cblas_sgemm for the block's queries by KNN_RB rows into a KNN_QB x KNN_RB scratch, then
+ * sgemm (blas.h) for the block's queries by KNN_RB rows into a KNN_QB x KNN_RB scratch, then
  * scans it: at 16 dims the inner dimension is so short that sgemm spends much of its
  * time packing and writing C (measured here at 35-45% of the square-sgemm rate, the
  * tiles at 50-65%: docs/BENCHMARKS.md).  KNN_L1 uses the panels with a plain loop
@@ -87,6 +87,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mlwb/core/blas.h"
 #include "mlwb/core/parfor.h"
 
 enum {
@@ -937,11 +938,9 @@ static int knn_block_gemm(const knn_job *jb, knn_scratch *s, size_t nb)
     for (size_t r0 = 0; r0 < ix->rows; r0 += KNN_RB) {
         size_t rb = ix->rows - r0 < KNN_RB ? ix->rows - r0 : KNN_RB;
         if (nb == 1)  /* one query: sgemv streams the rows without packing them */
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)rb, (int)ka, 1.0f, ix->xa + r0 * ka,
-                        (int)ka, s->qa, 1, 0.0f, s->c, 1);
+            blas_sgemv(rb, ka, ix->xa + r0 * ka, ka, s->qa, s->c);
         else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)rb, (int)ka,
-                        1.0f, s->qa, (int)ka, ix->xa + r0 * ka, (int)ka, 0.0f, s->c, (int)rb);
+            blas_sgemm_nt(nb, rb, ka, s->qa, ka, ix->xa + r0 * ka, ka, s->c, rb);
         for (size_t i = 0; i < nb; i++) {
             knn_qbuf *qb = &s->qb[i];
             if (qb->brute)

@@ -28,6 +28,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,7 @@ struct engine {
     int64_t nb_first, nb_end;    /* the block reserved ahead, or 0 */
     int need_block;
     int reserving;               /* the writer is reserving a block now */
+    double reserve_after;        /* after a failed reservation: not before this (eng_now) */
     int64_t cur_block;           /* the size of the current block */
     atomic_uint_fast64_t plog_dropped;
     /* The log writer never checkpoints the WAL itself (a checkpoint's fdatasync stalled
@@ -163,11 +165,43 @@ static store *thread_start(engine *e, const char *who)
     return st;
 }
 
+/* The writer's complaints about the store (full disk, read-only, locked): the first
+ * one at once, then at most one every PLOG_COMPLAIN_S seconds with the number held
+ * back, so a failing store under load does not flood the log. */
+enum { PLOG_COMPLAIN_S = 10 };
+typedef struct complaint {
+    double last;        /* eng_now() of the last message, 0 = none yet */
+    unsigned held;      /* messages held back since */
+} complaint;
+
+__attribute__((format(printf, 3, 4)))
+static void plog_complain(engine *e, complaint *c, const char *fmt, ...)
+{
+    double now = eng_now();
+    if (c->last > 0 && now - c->last < PLOG_COMPLAIN_S) {
+        c->held++;
+        return;
+    }
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->held)
+        ev_postf(e->events, EV_LOG, 0, 0, "%s (and %u more like it in the last %.0f s)", msg,
+                 c->held, now - c->last);
+    else
+        ev_postf(e->events, EV_LOG, 0, 0, "%s", msg);
+    c->last = now;
+    c->held = 0;
+}
+
 static void *plog_main(void *arg)
 {
     engine *e = arg;
     store *st = thread_start(e, "prediction log");
     char *err = NULL;
+    complaint ids_c = {0}, log_c = {0};
     if (st)
         store_set_autocheckpoint(st, 0);  /* ckpt_main checkpoints */
     plog_row *batch = malloc(PLOG_CAP * sizeof *batch);
@@ -197,8 +231,9 @@ static void *plog_main(void *arg)
             if (rc == MLWB_OK) {
                 e->nb_first = first;
                 e->nb_end = first + ID_BLOCK;
-            } else {
-                ev_postf(e->events, EV_LOG, 0, 0, "prediction ids: %s", err);
+            } else {  /* requests drop (and count) until a later try succeeds */
+                e->reserve_after = eng_now() + 1.0;
+                plog_complain(e, &ids_c, "prediction ids: %s", err);
                 free(err);
                 err = NULL;
             }
@@ -230,7 +265,7 @@ static void *plog_main(void *arg)
             if (store_log_predictions_busy(st, rows, n, &busy, &err) == MLWB_OK)
                 break;
             if (!busy || tries == 20) {
-                ev_postf(e->events, EV_LOG, 0, 0, "prediction log: %s (%zu rows lost)", err, n);
+                plog_complain(e, &log_c, "prediction log: %s (%zu rows lost)", err, n);
                 atomic_fetch_add(&e->plog_dropped, n);
                 free(err);
                 err = NULL;
@@ -251,6 +286,14 @@ static void *plog_main(void *arg)
     return NULL;
 }
 
+/* Under plog_mu: no block reserved ahead or being reserved, and no failed reservation
+ * in the last second. */
+static int want_block(const engine *e)
+{
+    return !e->nb_first && !e->reserving && !e->need_block &&
+           (e->reserve_after == 0 || eng_now() >= e->reserve_after);
+}
+
 int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_json,
                            const char *output_json, double latency_ms, const char *origin)
 {
@@ -265,6 +308,12 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
     }
     if (!in || !outj || e->plog_n == PLOG_CAP || !e->plog_accepting ||
         e->id_next == e->id_end) {
+        /* out of ids (the store refused the last reservation): ask again, at most once a
+         * second, so the log recovers when the store does */
+        if (e->id_next == e->id_end && e->plog_accepting && want_block(e)) {
+            e->need_block = 1;
+            pthread_cond_signal(&e->plog_cv);
+        }
         pthread_mutex_unlock(&e->plog_mu);
         free(in);
         free(outj);
@@ -273,8 +322,8 @@ int64_t eng_log_prediction(engine *e, int64_t model_version, const char *input_j
     }
     int64_t id = e->id_next++;
     /* half of the block used: reserve the next one (once) */
-    if (!e->nb_first && !e->reserving && !e->need_block &&
-        e->id_end - e->id_next < (e->cur_block > 0 ? e->cur_block : ID_FIRST) / 2)
+    if (e->id_end - e->id_next < (e->cur_block > 0 ? e->cur_block : ID_FIRST) / 2 &&
+        want_block(e))
         e->need_block = 1;
     e->plog[e->plog_n++] = (plog_row){id, model_version, in, outj, latency_ms, eng_now(), origin};
     e->plog_queued++;
@@ -469,18 +518,31 @@ mlwb_status eng_open(const eng_config *cfg, engine **out, char **err)
                      (long long)v, why);
         free(why);
     }
-    int64_t first = 0;
-    if ((rc = store_reserve_ids(e->st, "prediction", ID_FIRST, &first, err)) != MLWB_OK)
-        goto fail;
-    e->id_next = first;
-    e->id_end = first + ID_FIRST;
-
-    e->plog_accepting = 1;
-    e->ckpt_started = pthread_create(&e->ckpt_thread, NULL, ckpt_main, e) == 0;
-    if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)
-        e->plog_started = 1;
-    else
-        e->plog_accepting = 0;
+    if (store_readonly(e->st)) {  /* serve and browse; nothing can be logged or stored */
+        ev_postf(e->events, EV_LOG, 0, 0,
+                 "warning: %s is read-only: predictions are not logged, and loads, "
+                 "trainings and feedback cannot be stored",
+                 e->db_path);
+    } else {
+        /* a store that refuses the first ids (a full disk, a long lock) still serves:
+         * predictions go unlogged (and counted) until a later reservation succeeds */
+        int64_t first = 0;
+        char *why = NULL;
+        if (store_reserve_ids(e->st, "prediction", ID_FIRST, &first, &why) == MLWB_OK) {
+            e->id_next = first;
+            e->id_end = first + ID_FIRST;
+        } else {
+            ev_postf(e->events, EV_LOG, 0, 0, "warning: prediction ids: %s", why);
+            free(why);
+            e->reserve_after = eng_now() + 1.0;
+        }
+        e->plog_accepting = 1;
+        e->ckpt_started = pthread_create(&e->ckpt_thread, NULL, ckpt_main, e) == 0;
+        if (pthread_create(&e->plog_thread, NULL, plog_main, e) == 0)
+            e->plog_started = 1;
+        else
+            e->plog_accepting = 0;
+    }
     /* One worker keeps jobs in submission order (see the design note). */
     e->jobs = job_pool_new(1, e->db_path, e->events);
     if (!e->jobs) {

@@ -363,6 +363,13 @@ enum MHD_Result http_reply_type(struct call *c, unsigned status, const char *typ
     return q;
 }
 
+void http_error_json(sb *b, const char *msg)
+{
+    sb_puts(b, "{\"error\":");
+    sb_json_str(b, msg);
+    sb_putc(b, '}');
+}
+
 __attribute__((format(printf, 3, 4)))
 enum MHD_Result http_reply_error(struct call *c, unsigned status, const char *fmt, ...)
 {
@@ -373,9 +380,7 @@ enum MHD_Result http_reply_error(struct call *c, unsigned status, const char *fm
     va_end(ap);
     sb b;
     sb_init(&b);
-    sb_puts(&b, "{\"error\":");
-    sb_json_str(&b, msg);
-    sb_putc(&b, '}');
+    http_error_json(&b, msg);
     /* msg is bounded, so b never leaves its inline storage */
     enum MHD_Result q = http_reply(c, status, b.p, b.len);
     sb_free(&b);
@@ -701,31 +706,97 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
 /* ---------------------------------------------------------------------------------- */
 /* Route handlers.  Each answers exactly once. */
 
+/* POST /v1/predict's body up to the instances (the model is not needed yet). */
+bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **doc,
+                             struct source *src, struct perr *pe)
+{
+    *doc = NULL;
+    if (!body || len == 0)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "the request body is empty: expected {\"instances\": [[...], ...]}");
+    json_error_t je;
+    json_t *d = json_loadb(body, len, 0, &je);
+    if (!d)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
+                         je.line, je.column, je.text);
+    const json_t *inst = json_is_object(d) ? json_object_get(d, "instances") : NULL;
+    bool ok = false;
+    if (!json_is_object(d))
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "expected a JSON object {\"instances\": [[...], ...]}, got %s",
+                  http_json_kind(d));
+    else if (!inst)
+        http_fail(pe, MHD_HTTP_BAD_REQUEST, "field 'instances' is required");
+    else if (!json_is_array(inst))
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "field 'instances' must be an array of instances, got %s",
+                  http_json_kind(inst));
+    else
+        ok = true;
+    if (!ok) {
+        json_decref(d);
+        return false;
+    }
+    *src = (struct source){.rows = inst, .name = "instances", .max = max};
+    *doc = d;
+    return true;
+}
+
+/* GET /predict's prompt up to the instances: a list of instances, or one flat one. */
+bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct source *src,
+                       struct perr *pe)
+{
+    *doc = NULL;
+    json_error_t je;
+    json_t *d = json_loads(prompt, JSON_DECODE_ANY, &je);
+    if (!d)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
+                         je.column, je.text);
+    if (!json_is_array(d)) {
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "prompt: expected a list of instances like [[5.1,3.5,1.4,0.2]], got %s",
+                  http_json_kind(d));
+        json_decref(d);
+        return false;
+    }
+    *src = (struct source){.rows = d, .name = "prompt", .max = max,
+                           .flat = json_is_number(json_array_get(d, 0))};
+    *doc = d;
+    return true;
+}
+
+bool http_parse_predict_body(const char *body, size_t len, size_t d, size_t max,
+                             struct batch *b, struct perr *pe)
+{
+    json_t *doc;
+    struct source src;
+    if (!http_parse_predict_post(body, len, max, &doc, &src, pe))
+        return false;
+    bool ok = http_fill_json(&src, d, b, pe);
+    json_decref(doc);
+    return ok;
+}
+
+bool http_parse_prompt_instances(const char *prompt, size_t d, size_t max, struct batch *b,
+                                 struct perr *pe)
+{
+    json_t *doc;
+    struct source src;
+    if (!http_parse_prompt(prompt, max, &doc, &src, pe))
+        return false;
+    bool ok = http_fill_json(&src, d, b, pe);
+    json_decref(doc);
+    return ok;
+}
+
 static enum MHD_Result h_predict_post(struct call *c)
 {
-    if (!c->body || c->len == 0)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                           "the request body is empty: expected {\"instances\": [[...], ...]}");
-    json_error_t je;
-    json_t *doc = json_loadb(c->body, c->len, 0, &je);
-    if (!doc)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
-                           je.line, je.column, je.text);
-    enum MHD_Result q;
-    const json_t *inst = json_is_object(doc) ? json_object_get(doc, "instances") : NULL;
-    if (!json_is_object(doc))
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                        "expected a JSON object {\"instances\": [[...], ...]}, got %s",
-                        http_json_kind(doc));
-    else if (!inst)
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST, "field 'instances' is required");
-    else if (!json_is_array(inst))
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                        "field 'instances' must be an array of instances, got %s",
-                        http_json_kind(inst));
-    else
-        q = http_predict_from(c, http_fill_json, &(struct source){.rows = inst, .name = "instances",
-                                                       .max = c->s->max_instances});
+    json_t *doc;
+    struct source src;
+    struct perr pe;
+    if (!http_parse_predict_post(c->body, c->len, c->s->max_instances, &doc, &src, &pe))
+        return http_reply_error(c, pe.status, "%s", pe.msg);
+    enum MHD_Result q = http_predict_from(c, http_fill_json, &src);
     json_decref(doc);
     return q;
 }
@@ -748,21 +819,12 @@ static enum MHD_Result h_predict_prompt(struct call *c)
     if (!p)
         return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "query parameter 'prompt' is required, e.g. ?prompt=[[5.1,3.5,1.4,0.2]]");
-    json_error_t je;
-    json_t *doc = json_loads(p, JSON_DECODE_ANY, &je);
-    if (!doc)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
-                           je.column, je.text);
-    enum MHD_Result q;
-    if (!json_is_array(doc))
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                        "prompt: expected a list of instances like [[5.1,3.5,1.4,0.2]], got %s",
-                        http_json_kind(doc));
-    else
-        q = http_predict_from(c, http_fill_json,
-                         &(struct source){.rows = doc, .name = "prompt",
-                                          .max = c->s->max_instances,
-                                          .flat = json_is_number(json_array_get(doc, 0))});
+    json_t *doc;
+    struct source src;
+    struct perr pe;
+    if (!http_parse_prompt(p, c->s->max_instances, &doc, &src, &pe))
+        return http_reply_error(c, pe.status, "%s", pe.msg);
+    enum MHD_Result q = http_predict_from(c, http_fill_json, &src);
     json_decref(doc);
     return q;
 }
@@ -865,6 +927,14 @@ static const struct route *find_route(const char *url, char *arg, size_t n)
         if (path_match(routes[i].path, url, arg, n))
             return &routes[i];
     return NULL;
+}
+
+int http_route_find(const char *url, char *arg, size_t n, const char **pattern)
+{
+    const struct route *r = find_route(url, arg, n);
+    if (pattern)
+        *pattern = r ? r->path : NULL;
+    return r ? r->id : -1;
 }
 
 static handler_fn route_handler(const struct route *r, const char *method)

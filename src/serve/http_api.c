@@ -107,57 +107,71 @@ enum MHD_Result h_model_one(struct call *c)
     return http_reply_json(c, MHD_HTTP_OK, o);
 }
 
-enum MHD_Result h_feedback(struct call *c)
+bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r, struct perr *pe)
 {
-    if (!c->body || !c->len)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                                "the request body is empty: expected {\"id\": N, \"label\": \"...\"}");
+    if (!body || !len)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "the request body is empty: expected {\"id\": N, \"label\": \"...\"}");
     json_error_t je;
-    json_t *doc = json_loadb(c->body, c->len, 0, &je);
+    json_t *doc = json_loadb(body, len, 0, &je);
     if (!doc)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
-                                je.line, je.column, je.text);
-    enum MHD_Result q;
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
+                         je.line, je.column, je.text);
+    bool ok = false;
     json_t *id = json_object_get(doc, "id"), *label = json_object_get(doc, "label");
     const char *ls = json_string_value(label);
     if (!json_is_object(doc))
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                             "expected a JSON object {\"id\": N, \"label\": \"...\"}, got %s",
-                             http_json_kind(doc));
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "expected a JSON object {\"id\": N, \"label\": \"...\"}, got %s",
+                  http_json_kind(doc));
     else if (!json_is_integer(id) || json_integer_value(id) < 1)
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                             "field 'id': expected a prediction id (a positive integer), got %s",
-                             id ? http_json_kind(id) : "nothing");
-    else if (!ls || !*ls || strlen(ls) > 200)
-        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                             "field 'label': expected a string of 1 to 200 bytes, got %s",
-                             label ? http_json_kind(label) : "nothing");
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "field 'id': expected a prediction id (a positive integer), got %s",
+                  id ? http_json_kind(id) : "nothing");
+    else if (!ls || !*ls || strlen(ls) >= sizeof r->label)
+        http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                  "field 'label': expected a string of 1 to 200 bytes, got %s",
+                  label ? http_json_kind(label) : "nothing");
     else {
-        int outcome;
-        int64_t mv;
-        char *prev = NULL, *err = NULL;
-        json_int_t pid = json_integer_value(id);
-        if (eng_feedback(c->s->eng, pid, ls, &outcome, &mv, &prev, &err) != MLWB_OK) {
-            q = http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err ? err : "store");
-        } else if (outcome == STORE_FB_UNKNOWN) {
-            q = http_reply_error(c, MHD_HTTP_NOT_FOUND, "no prediction %" JSON_INTEGER_FORMAT
-                                 " in the log", pid);
-        } else if (outcome == STORE_FB_CONFLICT) {
-            q = http_reply_error(c, MHD_HTTP_CONFLICT,
-                                 "prediction %" JSON_INTEGER_FORMAT " already has the label "
-                                 "'%.100s'; feedback is given once", pid, prev ? prev : "?");
-        } else {
-            if (outcome == STORE_FB_NEW)
-                atomic_fetch_add_explicit(&c->s->feedback, 1, memory_order_relaxed);
-            q = http_reply_json(c, MHD_HTTP_OK,
-                                json_pack("{sI ss sI sb}", "id", pid, "label", ls,
-                                          "model_version", (json_int_t)mv, "new",
-                                          outcome == STORE_FB_NEW));
-        }
-        free(prev);
-        free(err);
+        r->id = json_integer_value(id);
+        memcpy(r->label, ls, strlen(ls) + 1);
+        ok = true;
     }
     json_decref(doc);
+    return ok;
+}
+
+enum MHD_Result h_feedback(struct call *c)
+{
+    struct feedback_req r;
+    struct perr pe;
+    if (!http_parse_feedback(c->body, c->len, &r, &pe))
+        return http_reply_error(c, pe.status, "%s", pe.msg);
+    enum MHD_Result q;
+    int outcome;
+    int64_t mv;
+    char *prev = NULL, *err = NULL;
+    json_int_t pid = r.id;
+    const char *ls = r.label;
+    if (eng_feedback(c->s->eng, pid, ls, &outcome, &mv, &prev, &err) != MLWB_OK) {
+        q = http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s", err ? err : "store");
+    } else if (outcome == STORE_FB_UNKNOWN) {
+        q = http_reply_error(c, MHD_HTTP_NOT_FOUND, "no prediction %" JSON_INTEGER_FORMAT
+                             " in the log", pid);
+    } else if (outcome == STORE_FB_CONFLICT) {
+        q = http_reply_error(c, MHD_HTTP_CONFLICT,
+                             "prediction %" JSON_INTEGER_FORMAT " already has the label "
+                             "'%.100s'; feedback is given once", pid, prev ? prev : "?");
+    } else {
+        if (outcome == STORE_FB_NEW)
+            atomic_fetch_add_explicit(&c->s->feedback, 1, memory_order_relaxed);
+        q = http_reply_json(c, MHD_HTTP_OK,
+                            json_pack("{sI ss sI sb}", "id", pid, "label", ls,
+                                      "model_version", (json_int_t)mv, "new",
+                                      outcome == STORE_FB_NEW));
+    }
+    free(prev);
+    free(err);
     return q;
 }
 

@@ -158,6 +158,47 @@ struct source {
 typedef bool (*fill_fn)(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 bool http_fill_json(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 bool http_fill_list(const struct source *src, size_t d, struct batch *b, struct perr *pe);
+/* Request parsing, pure (no connection, no model, no server): the handlers call these
+ * before and after taking the active model, and the fuzz targets (tests/fuzz/) call the
+ * same code.  Each returns false with pe set (400, or 413 past `max` instances; 500 only
+ * when out of memory) for a bad request; the messages are what the client gets. */
+
+/* POST /v1/predict's body, {"instances": [[...], ...]}, up to its instances: on success
+ * *doc is the document (json_decref it after the fill) and *src feeds http_fill_json. */
+bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **doc,
+                             struct source *src, struct perr *pe);
+/* GET /predict's prompt (NUL-terminated JSON text): a list of instances or one flat
+ * instance, the same way. */
+bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct source *src,
+                       struct perr *pe);
+/* Both in one call, with the fill for d features: b filled (http_batch_free it). */
+bool http_parse_predict_body(const char *body, size_t len, size_t d, size_t max,
+                             struct batch *b, struct perr *pe);
+bool http_parse_prompt_instances(const char *prompt, size_t d, size_t max, struct batch *b,
+                                 struct perr *pe);
+
+/* POST /v1/feedback's body: {"id": N >= 1, "label": "1 to 200 bytes"}. */
+struct feedback_req {
+    int64_t id;
+    char label[201];
+};
+bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r,
+                         struct perr *pe);
+
+/* POST /v2/models/{name}/infer: the body as a JSON object (*doc: json_decref it), then
+ * its one input tensor as rows of d features (at most max) into b; and both at once. */
+bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct perr *pe);
+bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
+                      struct perr *pe);
+bool http_parse_infer_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
+                           struct perr *pe);
+
+/* The route of a request path: its RT_* id, its pattern in *pattern (when not NULL) and
+ * its '*' segment in arg (n bytes, cut to n - 1), or -1 (and *pattern NULL). */
+int http_route_find(const char *url, char *arg, size_t n, const char **pattern);
+/* {"error": msg} as http_reply_error sends it: escaped, invalid UTF-8 repaired. */
+void http_error_json(sb *b, const char *msg);
+
 /* One prediction of a row. */
 typedef struct pred_out {
     int64_t id;          /* in the prediction log; 0 when it could not be logged */

@@ -104,7 +104,7 @@ static bool flatten(const json_t *v, float *x, size_t want, size_t *got, struct 
 }
 
 /* The request's one input tensor into b; false with pe set. */
-static bool infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
+bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
                         struct perr *pe)
 {
     const json_t *inputs = json_object_get(doc, "inputs");
@@ -157,37 +157,57 @@ static bool infer_input(const json_t *doc, size_t d, size_t max, struct batch *b
     return true;
 }
 
+bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct perr *pe)
+{
+    *doc = NULL;
+    if (!body || !len)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                         "the request body is empty: expected {\"inputs\": [{...}]}");
+    json_error_t je;
+    json_t *d = json_loadb(body, len, 0, &je);
+    if (!d)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
+                         je.line, je.column, je.text);
+    if (!json_is_object(d)) {
+        http_fail(pe, MHD_HTTP_BAD_REQUEST, "expected a JSON object {\"inputs\": [...]}, got %s",
+                  http_json_kind(d));
+        json_decref(d);
+        return false;
+    }
+    *doc = d;
+    return true;
+}
+
+bool http_parse_infer_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
+                           struct perr *pe)
+{
+    json_t *doc;
+    if (!http_parse_infer_doc(body, len, &doc, pe))
+        return false;
+    bool ok = http_infer_input(doc, d, max, b, pe);
+    json_decref(doc);
+    return ok;
+}
+
 enum MHD_Result h_v2_infer(struct call *c)
 {
     char name[128];
     if (!known_name(c, name, sizeof name))
         return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no model '%.60s' (this server's model "
                                 "is '%s')", c->arg, name);
-    if (!c->body || !c->len)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                                "the request body is empty: expected {\"inputs\": [{...}]}");
-    json_error_t je;
-    json_t *doc = json_loadb(c->body, c->len, 0, &je);
-    if (!doc)
-        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
-                                je.line, je.column, je.text);
-    if (!json_is_object(doc)) {
-        enum MHD_Result q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
-                                             "expected a JSON object {\"inputs\": [...]}, got %s",
-                                             http_json_kind(doc));
-        json_decref(doc);
-        return q;
-    }
+    json_t *doc;
+    struct perr pe;
+    if (!http_parse_infer_doc(c->body, c->len, &doc, &pe))
+        return http_reply_error(c, pe.status, "%s", pe.msg);
     mdl *m = reg_acquire(c->s->reg);
     if (!m) {
         json_decref(doc);
         return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
     }
     struct batch b = {0};
-    struct perr pe;
     pred_out *po = NULL;
     enum MHD_Result q;
-    if (!infer_input(doc, mdl_dims(m), c->s->max_instances, &b, &pe)) {
+    if (!http_infer_input(doc, mdl_dims(m), c->s->max_instances, &b, &pe)) {
         q = http_reply_error(c, pe.status, "%s", pe.msg);
         goto out;
     }

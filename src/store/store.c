@@ -66,6 +66,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define STORE_APP_ID 0x6d6c7762 /* "mlwb" in PRAGMA application_id */
@@ -158,8 +159,19 @@ static void le32_swap(void *p, size_t n)
  * which callers that report "busy" read back from st->busy. */
 mlwb_status st_db_fail(store *st, char **err, const char *what)
 {
-    st->busy = (sqlite3_extended_errcode(st->db) & 0xff) == SQLITE_BUSY;
-    return err_set(err, MLWB_ERR_STORE, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
+    int code = sqlite3_extended_errcode(st->db) & 0xff;
+    st->busy = code == SQLITE_BUSY;
+    /* SQLite's words, with what they mean for the user where they are terse */
+    const char *hint = code == SQLITE_BUSY ? " (another process is writing to the store; "
+                                             "try again when it is done)"
+                       : code == SQLITE_READONLY ? " (the file or its directory may not be "
+                                                   "written)"
+                       : code == SQLITE_FULL ? " (free some space and try again)"
+                       : code == SQLITE_CORRUPT ? " (the file is damaged: restore it from a "
+                                                  "backup)"
+                                                : "";
+    return err_set(err, MLWB_ERR_STORE, "%s: %s: %s%s", st->path, what,
+                   sqlite3_errmsg(st->db), hint);
 }
 
 mlwb_status st_prep(store *st, const char *sql, sqlite3_stmt **s, const char *what,
@@ -369,6 +381,54 @@ done:
     return rc;
 }
 
+/* A read-only file: reading a WAL store needs its -shm file, which cannot be made in
+ * a directory we may not write.  Then, when no -wal file holds unfinished changes, the
+ * file is opened as immutable (SQLite reads it without any locking or side file). */
+static mlwb_status reopen_readonly(store *st, char **err)
+{
+    int64_t probe = 0;
+    char *e2 = NULL;
+    if (st_query_int(st, "PRAGMA user_version", &probe, "cannot open", &e2) == MLWB_OK)
+        return MLWB_OK;
+    size_t n = strlen(st->path);
+    char *wal = malloc(n + 5), *uri = malloc(n * 3 + 32);
+    struct stat sb;
+    int have_wal = 0;
+    if (wal) {
+        snprintf(wal, n + 5, "%s-wal", st->path);
+        have_wal = stat(wal, &sb) == 0 && sb.st_size > 0;
+    }
+    free(wal);
+    if (!uri || have_wal) {
+        free(uri);
+        mlwb_status rc = err_set(err, MLWB_ERR_STORE, "%s", e2);  /* SQLite's, with the path */
+        free(e2);
+        return rc;
+    }
+    /* file: URI, percent-encoding what a URI would read otherwise */
+    size_t o = (size_t)snprintf(uri, 8, "file:");
+    for (const unsigned char *p = (const unsigned char *)st->path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p < 0x20 || *p >= 0x7f)
+            o += (size_t)sprintf(uri + o, "%%%02X", *p);
+        else
+            uri[o++] = (char)*p;
+    }
+    snprintf(uri + o, 24, "?immutable=1");
+    sqlite3_close_v2(st->db);
+    st->db = NULL;
+    int r = sqlite3_open_v2(uri, &st->db,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL);
+    free(uri);
+    if (r != SQLITE_OK || !st->db) {
+        free(e2);
+        return st->db ? st_db_fail(st, err, "cannot open read-only")
+                      : err_set(err, MLWB_ERR_NOMEM, "%s: cannot open: out of memory",
+                                st->path);
+    }
+    free(e2);
+    return MLWB_OK;
+}
+
 mlwb_status store_open(const char *path, store **out, char **err)
 {
     mlwb_status rc = MLWB_OK;
@@ -388,7 +448,11 @@ mlwb_status store_open(const char *path, store **out, char **err)
         goto done;
     }
     sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
-    if (sqlite3_exec(st->db,
+    /* A file we may not write (a read-only mount, another user's store) opens read-only:
+     * browsing, predicting and serving work; every write fails naming the store. */
+    st->readonly = sqlite3_db_readonly(st->db, "main") == 1;
+    if (!st->readonly &&
+        sqlite3_exec(st->db,
                      "PRAGMA journal_mode = WAL;"
                      "PRAGMA synchronous = NORMAL;"
                      "PRAGMA foreign_keys = ON;",
@@ -396,9 +460,16 @@ mlwb_status store_open(const char *path, store **out, char **err)
         rc = open_fail(st, err);
         goto done;
     }
+    if (st->readonly && (rc = reopen_readonly(st, err)) != MLWB_OK)
+        goto done;
     if ((rc = check_identity(st, &version, err)) != MLWB_OK)
         goto done;
-    if (version < STORE_SCHEMA_VERSION)
+    if (version < STORE_SCHEMA_VERSION && st->readonly)
+        rc = err_set(err, MLWB_ERR_STORE,
+                     "%s: the store is read-only and its schema (version %lld) needs an "
+                     "upgrade to version %d: open it once with write access",
+                     path, (long long)version, STORE_SCHEMA_VERSION);
+    else if (version < STORE_SCHEMA_VERSION)
         rc = migrate(st, err);
 done:
     if (rc != MLWB_OK)
@@ -422,6 +493,11 @@ void store_close(store **pst)
 const char *store_path(const store *st)
 {
     return st->path;
+}
+
+bool store_readonly(const store *st)
+{
+    return st->readonly;
 }
 
 void store_set_busy_timeout(store *st, int ms)

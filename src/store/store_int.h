@@ -8,6 +8,7 @@
 #define MLWB_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 #include "mlwb/store/store.h"
 
@@ -16,6 +17,7 @@ struct store {
     char *path;
     sqlite3_stmt *ins_pred; /* cached: predictions are logged often, in batches */
     int busy;               /* the last SQLite failure was SQLITE_BUSY (see st_db_fail) */
+    bool readonly;          /* opened read-only: the file may not be written */
 };
 
 double st_now_seconds(void);

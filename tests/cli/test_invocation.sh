@@ -41,6 +41,11 @@ $MLWB --db "$SCRATCH/j.db" --json -f "$SCRATCH/s.mlwb" >/dev/null 2>"$SCRATCH/er
 check_eq json-error-object "$(cat "$SCRATCH/err")" \
     "{\"error\":\"nope.csv: cannot open: No such file or directory\",\"command\":\"load\",\"file\":\"$SCRATCH/s.mlwb\",\"line\":2}"
 
+# -c may repeat: the commands run in the order given.
+out=$($MLWB --db "$SCRATCH/c.db" -c 'load sample iris' -c 'train knn k=3; models' 2>&1)
+check_contains repeated-c-load "$out" "data v1 loaded: 150 rows"
+check_contains repeated-c-train "$out" "model v1: knn k=3"
+
 # Reopening the store brings back the data set and the active model.
 $MLWB --db "$SCRATCH/p.db" -c 'load sample iris; train knn k=7; train knn k=9; use 1' >/dev/null
 out=$($MLWB --db "$SCRATCH/p.db" -c 'data; models; predict 5.9 3.0 4.2 1.5')

@@ -941,7 +941,10 @@ static void test_log_predictions_busy(void **state)
     assert_int_equal(busy, 1);
     assert_true(waited >= 0.09 && waited < 4.0); /* the short timeout, not the 5 s one */
     char want[256];
-    snprintf(want, sizeof want, "%s: cannot log predictions: database is locked", f->path);
+    snprintf(want, sizeof want,
+             "%s: cannot log predictions: database is locked (another process is writing "
+             "to the store; try again when it is done)",
+             f->path);
     assert_string_equal(err, want);
     /* The old entry point fails the same way (without telling why). */
     assert_int_equal(store_log_predictions(st, p, 3, &err), MLWB_ERR_STORE);

@@ -13,6 +13,7 @@
 #ifndef MLWB_STORE_STORE_H
 #define MLWB_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@ typedef struct store store;
 mlwb_status store_open(const char *path, store **out, char **err);
 void store_close(store **st);
 const char *store_path(const store *st);
+/* Opened read-only (the file may not be written): every write fails naming the store. */
+bool store_readonly(const store *st);
 
 /* How long a call waits for another connection's write lock before it fails (5000 ms
  * after store_open; 0 or less: fail at once). */

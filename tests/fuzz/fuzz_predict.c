@@ -1,0 +1,40 @@
+/*
+ * fuzz_predict.c — POST /v1/predict's body and GET /predict's prompt, as the handlers
+ * parse them (http_parse_predict_body / http_parse_prompt_instances in src/serve/http.c).
+ *
+ * Input: byte 0 picks the model's feature count d (1..8, bits 0-2) and the route (bit 3:
+ * set = the prompt, cut at its first NUL as a query value is; clear = the body, all
+ * bytes); the rest is the text.  At most 64 instances per request.
+ * Checks: an accepted request has 1..64 rows of d finite float32 values; a refused one
+ * has status 400 or 413 and a message whose {"error": ...} reply is valid JSON/UTF-8.
+ * ASan/UBSan/LSan watch the parse and the fill.
+ */
+#include "http_check.h"
+
+enum { MAX_INST = 64 };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    size_t d = 1 + (data[0] & 7);
+    int prompt = (data[0] >> 3) & 1;
+    data++, size--;
+    struct batch b = {0};
+    struct perr pe = {0};
+    bool ok;
+    char *text = prompt ? fuzz_cstr(data, size) : fuzz_copy(data, size);
+    if (!text)
+        return 0;
+    if (prompt)
+        ok = http_parse_prompt_instances(text, d, MAX_INST, &b, &pe);
+    else
+        ok = http_parse_predict_body(text, size, d, MAX_INST, &b, &pe);
+    if (ok)
+        fuzz_check_batch(&b, d, MAX_INST);
+    else
+        fuzz_check_refusal(&pe, 1);
+    http_batch_free(&b);
+    free(text);
+    return 0;
+}
