@@ -50,7 +50,7 @@ static const char usage_text[] =
     "options:\n"
     "  -f FILE        run the commands in FILE (with --tui: run it, then open the TUI)\n"
     "  -c COMMANDS    run COMMANDS (';' or newlines separate them; -c may repeat)\n"
-    "  --db PATH      the store (default ./mlwb.db)\n"
+    "  --db PATH      the store (default ./mlwb.db; read-only when it may not be written)\n"
     "  --json         print each result as one JSON object per line (errors on stderr)\n"
     "  --bail         stop at the first failing command (exit 1)\n"
     "  --no-tui       never open the full-screen workbench (a plain prompt on a terminal)\n"

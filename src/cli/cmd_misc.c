@@ -78,8 +78,7 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
     if (http_parse_listen(a->pos[0], &addr, &o.port, &err) != MLWB_OK) {
         return cmd_fail(c, err);
     }
-    int loopback = !addr || strcmp(addr, "localhost") == 0 || strncmp(addr, "127.", 4) == 0 ||
-                   strcmp(addr, "::1") == 0;
+    int loopback = http_addr_is_loopback(addr);
     if (!loopback && !tok && !insecure) {
         cmd_status st = cmd_error(c, "%s is reachable from other machines: give a token (token=T, "
                                      "token-file=PATH or MLWB_TOKEN), or say 'insecure'", addr);

@@ -11,6 +11,7 @@
 
 #include "cmd_int.h"
 #include "mlwb/core/parfor.h"
+#include "mlwb/serve/http.h"
 
 typedef struct setting {
     const char *name, *values, *help;
@@ -269,7 +270,7 @@ LIMIT_GETPUT(max_instances, max_instances, 10000u, count)
 LIMIT_GETPUT(connections, connections, 1024u, count)
 LIMIT_GETPUT(per_ip, per_ip, 64u, count)
 LIMIT_GETPUT(timeout, timeout_s, 15u, secs)
-LIMIT_GETPUT(header_size, header_size, (size_t)32 << 10, size)
+LIMIT_GETPUT(header_size, header_size, HTTP_DEFAULT_HEADER_SIZE, size)
 
 static const setting settings[] = {
     {"promote", "always|if-better",

@@ -42,7 +42,7 @@
  *   byte every 14 s keeps its connection forever, and there is deliberately no minimum
  *   transfer rate here.  What bounds the damage is the above: such a client holds a
  *   buffer of 4 KiB or at most twice what it sent (plus MHD's own per-connection pool,
- *   32 KiB by default), all of them together at most max_buffered, and they occupy at
+ *   16 KiB by default), all of them together at most max_buffered, and they occupy at
  *   most 64 connections per address and 1024 in all.  Clients from many addresses can
  *   still take all 1024 slots: facing the open internet, put a proxy with a minimum
  *   body rate in front.
@@ -344,7 +344,7 @@ enum MHD_Result http_reply_type(struct call *c, unsigned status, const char *typ
         snprintf(secs, sizeof secs, "%d", RETRY_AFTER_S);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs);
     }
-    if (atomic_load_explicit(&s->stopping, memory_order_relaxed))
+    if (c->close || atomic_load_explicit(&s->stopping, memory_order_relaxed))
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     enum MHD_Result q = MHD_queue_response(c->conn, status, r);
     MHD_destroy_response(r);
@@ -508,7 +508,43 @@ bool http_fill_json(const struct source *src, size_t d, struct batch *b,
     return true;
 }
 
-/* One instance from "f,f,...". */
+/* Bytes of the decimal number at p: an optional sign, digits with at most one '.' (at
+ * least one digit), an optional exponent ('e' or 'E', an optional sign, digits); 0 when
+ * there is none.  What strtod reads beyond that (hex, "inf", "nan", "infinity") is not a
+ * number here. */
+static size_t decimal_len(const char *p)
+{
+    const char *q = p;
+    if (*q == '+' || *q == '-')
+        q++;
+    size_t digits = 0;
+    while (*q >= '0' && *q <= '9') {
+        q++;
+        digits++;
+    }
+    if (*q == '.') {
+        q++;
+        while (*q >= '0' && *q <= '9') {
+            q++;
+            digits++;
+        }
+    }
+    if (!digits)
+        return 0;
+    if (*q == 'e' || *q == 'E') {
+        const char *e = q + 1;
+        if (*e == '+' || *e == '-')
+            e++;
+        if (*e >= '0' && *e <= '9') {
+            while (*e >= '0' && *e <= '9')
+                e++;
+            q = e;
+        }
+    }
+    return (size_t)(q - p);
+}
+
+/* One instance from "f,f,...": decimal numbers, blanks around them allowed. */
 bool http_fill_list(const struct source *src, size_t d, struct batch *b,
                            struct perr *pe)
 {
@@ -522,12 +558,17 @@ bool http_fill_list(const struct source *src, size_t d, struct batch *b,
     if (!http_batch_alloc(b, 1, d, pe))
         return false;
     for (size_t j = 0; j < d; j++) {
-        char *end;
-        errno = 0;
-        double v = strtod(t, &end);
+        const char *num = t;
+        while (*num == ' ')
+            num++;
+        size_t nl = decimal_len(num);
+        double v = 0;
+        const char *end = num + nl;
+        if (nl)
+            v = strtod(num, NULL);   /* reads exactly the nl bytes checked above */
         while (*end == ' ')
             end++;
-        if (end == t || (*end != ',' && *end != '\0')) {
+        if (!nl || (*end != ',' && *end != '\0')) {
             size_t n = strcspn(t, ",");
             return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: '%.*s' is not a number",
                         src->name, j, (int)(n > 40 ? 40 : n), t);
@@ -948,31 +989,88 @@ static handler_fn route_handler(const struct route *r, const char *method)
     return NULL;
 }
 
-/* Constant-time in the token's length: "Authorization: Bearer TOKEN". */
+/* Constant-time in the token's length: "Authorization: Bearer TOKEN".  The value is
+ * compared over the length libmicrohttpd gives, not up to a NUL.  (0.9.75 itself ends a
+ * header's value at its first NUL byte and reports that length: "Bearer TOKEN\0zz" reads
+ * as "Bearer TOKEN".  Whoever sends it already holds the token; a NUL inside a token
+ * shortens it and fails.) */
 static bool authorized(const struct call *c)
 {
     const http_server *s = c->s;
     if (!s->token)
         return true;
-    const char *h = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-                                                MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+    const char *h = NULL;
+    size_t hn = 0;
+    static const char key[] = MHD_HTTP_HEADER_AUTHORIZATION;
+    if (MHD_lookup_connection_value_n(c->conn, MHD_HEADER_KIND, key, sizeof key - 1, &h,
+                                      &hn) != MHD_YES ||
+        !h || hn < 7 || strncasecmp(h, "Bearer ", 7) != 0)
         return false;
     h += 7;
-    while (*h == ' ')
+    hn -= 7;
+    while (hn && *h == ' ') {
         h++;
-    size_t n = strlen(h);
+        hn--;
+    }
+    size_t n = hn;
     unsigned char diff = n != s->token_len;
     for (size_t i = 0; i < s->token_len; i++)
         diff |= (unsigned char)(s->token[i] ^ (i < n ? h[i] : 0));
     return diff == 0;
 }
 
+/* The mark unescape() leaves on a request whose path or query string held "%00": a
+ * header no client can send (a header's name ends at its first ':'). */
+static const char k_nul_mark[] = "mlwb:nul";
+
+static int hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* MHD_OPTION_UNESCAPE_CALLBACK, for the path and every query key and value: "%HH" to the
+ * byte, in place, like libmicrohttpd's own, except "%00".  A NUL would end the string the
+ * handlers see (the access handler gets no length): "/v1/models/1%00junk" would be
+ * "/v1/models/1".  So "%00" is left as it is, and the request is marked (k_nul_mark) to
+ * be refused with 400 before it is routed.  Invalid escapes ("%ZZ", "%") stay as they are. */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *str)
+{
+    (void)cls;
+    char *w = str;
+    bool nul = false;
+    for (const char *p = str; *p;) {
+        int hi = p[0] == '%' ? hex_digit(p[1]) : -1;
+        int lo = hi >= 0 ? hex_digit(p[2]) : -1;
+        if (lo < 0 || (hi == 0 && lo == 0)) {
+            nul |= lo == 0 && hi == 0;
+            *w++ = *p++;        /* w <= p: the result is never longer */
+            continue;
+        }
+        *w++ = (char)(hi << 4 | lo);
+        p += 3;
+    }
+    *w = '\0';
+    /* MHD adds the query's arguments the same way, while it parses the request line; if
+     * its pool is full the mark is lost, but then "%00" stays in the text, unmatched */
+    if (nul)
+        MHD_set_connection_value(conn, MHD_HEADER_KIND, k_nul_mark, "1");
+    return (size_t)(w - str);
+}
+
 /* Route the request: 404, 405, 401 or the handler's answer.  Sets c->allow/challenge. */
 static enum MHD_Result refuse_or_route(struct call *c, handler_fn *h)
 {
-    const struct route *r = find_route(c->url, c->arg, sizeof c->arg);
     *h = NULL;
+    if (MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND, k_nul_mark))
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+                                "the path or query string holds a NUL byte (%%00)");
+    const struct route *r = find_route(c->url, c->arg, sizeof c->arg);
     c->route = r ? r->id : RT_OTHER;
     if (!r)
         return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no route %.16s %.*s", c->method,
@@ -1083,16 +1181,68 @@ static enum MHD_Result reply_busy(struct call *c)
     return http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", k_busy);
 }
 
+/* The headers that frame a body, counted (MHD_lookup_connection_value sees only the first
+ * of a repeated header). */
+struct framing {
+    unsigned n_cl, n_te;
+    const char *cl, *te;    /* the first of each */
+    bool cl_differ;         /* Content-Length headers with different values */
+};
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    struct framing *f = cls;
+    if (!value)
+        value = "";
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        if (f->n_cl++ == 0)
+            f->cl = value;
+        else if (strcmp(f->cl, value) != 0)
+            f->cl_differ = true;
+    } else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        if (f->n_te++ == 0)
+            f->te = value;
+    }
+    return MHD_YES;
+}
+
+/* A request whose body's length could be read two ways (by us and by a proxy in front):
+ * refused, and the connection closed after the answer, so that no bytes of it are read
+ * as the next request (request smuggling).  NULL when the framing is clear. */
+static const char *ambiguous_framing(const struct framing *f)
+{
+    if (f->cl_differ)
+        return "the request has Content-Length headers with different values";
+    if (f->n_cl && f->n_te)
+        return "the request has both Content-Length and Transfer-Encoding";
+    if (f->n_te > 1)
+        return "the request has more than one Transfer-Encoding header";
+    return NULL;
+}
+
 static enum MHD_Result first_call(struct call *c, void **con_cls)
 {
     http_server *s = c->s;
     atomic_fetch_add_explicit(&s->in_flight, 1, memory_order_relaxed);
     *con_cls = &k_nobody;
 
-    const char *te = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
-    const char *cl = MHD_lookup_connection_value(c->conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+    struct framing f = {0};
+    MHD_get_connection_values(c->conn, MHD_HEADER_KIND, count_framing, &f);
+    const char *why = ambiguous_framing(&f);
+    if (why) {
+        c->close = true;
+        return http_reply_error(c, MHD_HTTP_BAD_REQUEST, "%s", why);
+    }
+    if (f.te && strcasecmp(f.te, "chunked") != 0) {
+        /* libmicrohttpd would read such a body until the connection closes */
+        c->close = true;
+        return http_reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
+                                "Transfer-Encoding '%.40s' is not supported (only chunked)",
+                                f.te);
+    }
+    const char *te = f.te, *cl = f.cl;
     unsigned long long declared = 0;
     if (!te && cl) {
         char *end;
@@ -1242,6 +1392,30 @@ static bool valid_host(const char *host, bool bracketed)
     if (bracketed)
         return inet_pton(AF_INET6, host, buf) == 1;
     return strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, buf) == 1;
+}
+
+bool http_addr_is_loopback(const char *addr)
+{
+    if (!addr || !*addr || strcmp(addr, "localhost") == 0)
+        return true;            /* the listener's default: 127.0.0.1 */
+    char host[INET6_ADDRSTRLEN + 2];
+    size_t n = strlen(addr);
+    if (n >= 2 && addr[0] == '[' && addr[n - 1] == ']') {
+        addr++;
+        n -= 2;
+    }
+    if (n >= sizeof host)
+        return false;
+    memcpy(host, addr, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;            /* 127/8 */
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) ||                 /* ::1, however spelt */
+               (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);  /* ::ffff:127/104 */
+    return false;
 }
 
 mlwb_status http_parse_listen(const char *spec, char **addr, int *port, char **err)
@@ -1462,6 +1636,7 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                             o->header_size ? o->header_size : (size_t)HEADER_MEMORY,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->log_mu);

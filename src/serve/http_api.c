@@ -76,14 +76,29 @@ enum MHD_Result h_models(struct call *c)
     return http_reply_json(c, MHD_HTTP_OK, o);
 }
 
+/* A model version in a path: 1 to 19 decimal digits, no sign, no leading zero, at most
+ * INT64_MAX; else 0.  ("+1", "01", "1x", "-3", "1e3", 20 digits: not versions.) */
+static int64_t path_version(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+    if (n == 0 || n > 19 || s[n] != '\0' || s[0] == '0')
+        return 0;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v * 10 + (uint64_t)(s[i] - '0');   /* 19 digits: < 10^19 < 2^64 */
+    return v > (uint64_t)INT64_MAX ? 0 : (int64_t)v;
+}
+
 enum MHD_Result h_model_one(struct call *c)
 {
-    char *end;
-    long long v = strtoll(c->arg, &end, 10);
-    if (*end || end == c->arg || v < 1)
+    int64_t v = path_version(c->arg);
+    if (v == 0) {
+        size_t n = strlen(c->arg);
         return http_reply_error(c, MHD_HTTP_NOT_FOUND,
-                                "'%.40s' is not a model version (a number from /v1/models)",
-                                c->arg);
+                                "'%.40s%s' is not a model version (1 to 19 digits, no sign "
+                                "or leading zero: a number from /v1/models)",
+                                c->arg, n > 40 ? "..." : "");
+    }
     char *err = NULL;
     store *st = eng_thread_store(c->s->eng, &err);
     store_model_info mi = {0};
@@ -93,7 +108,8 @@ enum MHD_Result h_model_one(struct call *c)
         return q;
     }
     if (store_get_model(st, v, &mi, NULL, NULL, &err) != MLWB_OK) {
-        enum MHD_Result q = http_reply_error(c, MHD_HTTP_NOT_FOUND, "no model version %lld", v);
+        enum MHD_Result q = http_reply_error(c, MHD_HTTP_NOT_FOUND,
+                                             "no model version %" PRId64, v);
         free(err);
         return q;
     }
@@ -242,7 +258,7 @@ enum MHD_Result h_metrics(struct call *c)
                   "# TYPE mlwb_predictions_total counter\nmlwb_predictions_total %" PRIu64 "\n",
               st.predictions);
     sb_printf(&b, "# HELP mlwb_predictions_dropped_total Predictions answered but not logged "
-                  "(the log's queue was full).\n# TYPE mlwb_predictions_dropped_total counter\n"
+                  "(the log's queue was full, or the store refused the rows).\n# TYPE mlwb_predictions_dropped_total counter\n"
                   "mlwb_predictions_dropped_total %" PRIu64 "\n",
               eng_predictions_dropped(s->eng));
     sb_printf(&b, "# HELP mlwb_feedback_total Feedback labels accepted over HTTP.\n"

@@ -126,14 +126,17 @@ static const doc_param params[] = {
      "model's scaled space, `label`), a k-means one `distances` (to every centroid).",
      "1"},
     {"x", "query", true, "string",
-     "One instance as comma-separated numbers, the model's features in order (spaces after "
-     "a number are allowed).",
+     "One instance as comma-separated decimal numbers (an optional sign, digits with an "
+     "optional '.', an optional exponent: no hex, `inf` or `nan`), the model's features in "
+     "order (spaces around a number are allowed).",
      "5.1,3.5,1.4,0.2"},
     {"prompt", "query", true, "string",
      "A JSON list of instances (`[[5.1,3.5,1.4,0.2]]`) or one flat instance "
      "(`[5.1,3.5,1.4,0.2]`), URL-encoded. It is parsed as JSON, never evaluated.",
      "[[3,5,4,2]]"},
-    {"version", "path", true, "integer", "A model version, as listed by `GET /v1/models`.",
+    {"version", "path", true, "integer",
+     "A model version, as listed by `GET /v1/models`: 1 to 19 decimal digits, no sign or "
+     "leading zero (`+1`, `01`, `1x` are not versions: 404).",
      "1"},
     {"name", "path", true, "string",
      "The model's name: `default` unless set with `set model-name=NAME`.", "default"},
@@ -192,7 +195,8 @@ static const doc_example named_examples[] = {
      "{\"model_version\":1,\"predictions\":[{\"id\":3,\"cluster\":1,\"distance\":"
      "0.166919075779755,\"distances\":[3.90105063256137,0.166919075779755,"
      "3.0473156918251]}]}"},
-    {"noLog", "KNN when the prediction log's queue was full: no id",
+    {"noLog", "KNN when the prediction could not be logged (the log's queue full, or the "
+     "store refusing writes): no id",
      "{\"model_version\":1,\"predictions\":[{\"label\":\"setosa\",\"confidence\":1.0}]}"},
     {"v2Knn", "KNN",
      "{\"model_name\":\"default\",\"model_version\":\"1\",\"outputs\":[{\"name\":\"label\","
@@ -228,7 +232,8 @@ static const doc_op ops[] = {
      "The whole request is checked before anything is predicted or logged: a bad instance "
      "anywhere means no prediction at all, and the message names it. Other fields of the "
      "body are ignored; its `Content-Type` is not checked. Each prediction is logged and "
-     "its `id` is what `POST /v1/feedback` takes (no `id` when the log's queue was full).",
+     "its `id` is what `POST /v1/feedback` takes (no `id` when the prediction could not be "
+     "logged: the log's queue full, or the store refusing writes).",
      true, {"explain"}, "PredictRequest",
      "{\"instances\": [[5.1,3.5,1.4,0.2], [6.3,2.8,5.1,1.5]]}", "/v1/predict",
      {PREDICT_200,
@@ -321,7 +326,7 @@ static const doc_op ops[] = {
            "\"sepal_width\",\"petal_length\",\"petal_width\"],\"classes\":[\"setosa\","
            "\"versicolor\",\"virginica\"]}"},
       {.code = "404",
-       .desc = "No such version (or not a number).",
+       .desc = "No such version, or the path segment is not a version.",
        .example = "{\"error\":\"no model version 7\"}"},
       R500}},
     /* --- quality ------------------------------------------------------------------- */
@@ -368,7 +373,8 @@ static const doc_op ops[] = {
      "Prometheus text exposition format 0.0.4. `mlwb_http_requests_total{route,code}` "
      "(counter), `mlwb_http_request_duration_seconds` (histogram, the server's time to "
      "answer, buckets at powers of two microseconds from 16 us to 33 s), "
-     "`mlwb_predictions_total`, `mlwb_predictions_dropped_total` (answered but not logged), "
+     "`mlwb_predictions_total`, `mlwb_predictions_dropped_total` (answered but not logged: "
+     "the log's queue full, or the store refusing writes), "
      "`mlwb_feedback_total` (counters), `mlwb_model_active_version` (0 when none), "
      "`mlwb_online_accuracy` (NaN until there is feedback), `mlwb_input_drift_max_sd`, "
      "`mlwb_alert{kind=\"accuracy\"|\"drift\"}` (1 while the alert holds), "
@@ -444,7 +450,8 @@ static const doc_op ops[] = {
      "predicted. The outputs: `label` (BYTES; null when abstaining) and `confidence` "
      "(FP32) for KNN, `cluster` (INT32) and `distance` (FP64) for k-means, and `id` "
      "(INT64: the prediction ids, for `POST /v1/feedback`; 0 when a prediction could not "
-     "be logged). The request's `id` is echoed. Predictions go to the same log as "
+     "be logged: the log's queue full, or the store refusing writes). The request's `id` "
+     "is echoed. Predictions go to the same log as "
      "`/v1/predict`.",
      true, {"name"}, "V2InferRequest",
      "{\"id\":\"r1\",\"inputs\":[{\"name\":\"input-0\",\"shape\":[2,4],\"datatype\":\"FP32\","
@@ -646,7 +653,8 @@ static json_t *schemas(void)
                  "maxItems", json_integer(10000)),
             NULL));
     json_t *id = with(integer("The prediction's id in the log, for `POST /v1/feedback`. "
-                              "Absent when the log's queue was full (not logged)."),
+                              "Absent when the prediction could not be logged (the log's "
+                              "queue full, or the store refusing writes)."),
                       "minimum", json_integer(1));
     put(s, "Neighbour",
         obj("One of the k nearest training rows.", "row distance label", "row",

@@ -40,8 +40,9 @@ enum {
     DRAIN_S = 5,                  /* http_stop waits this long for requests in flight */
     ERR_MSG = 400,                /* bytes of an error message */
     URL_SHOWN = 200,              /* at most this much of a path is echoed in errors */
-    HEADER_MEMORY = 16 << 10,     /* libmicrohttpd's per-connection memory: headers (it is
-                                     cleared for every request: smaller is faster) */
+    HEADER_MEMORY = (int)HTTP_DEFAULT_HEADER_SIZE, /* libmicrohttpd's per-connection memory:
+                                     headers (it is cleared for every request: smaller is
+                                     faster); the default of http-header-size */
 };
 
 /* Routes counted separately in /metrics (http_route_index). */
@@ -114,6 +115,8 @@ struct call {
     const char *allow;       /* set for 405: the Allow header */
     bool challenge;          /* set for 401: a WWW-Authenticate header */
     bool retry;              /* set for 503 "busy": a Retry-After header */
+    bool close;              /* "Connection: close": the framing of the request is not
+                                trusted (conflicting Content-Length, Transfer-Encoding) */
 };
 
 double http_now_ms(void);

@@ -206,6 +206,25 @@ out=$("$MLWB" --db "$SCRATCH/t.db" -c "serve 127.0.0.1:1 token=short" 2>&1 </dev
 check_contains token_too_short "$out" "at least 8 characters"
 out=$("$MLWB" --db "$SCRATCH/t.db" -c "serve 127.0.0.1:1 token-file=$SCRATCH/none" 2>&1 </dev/null)
 check_contains token_file_missing "$out" "token-file=$SCRATCH/none: cannot read"
+# loopback is judged on the parsed address, not its spelling: these need no token (where
+# the machine has no IPv6 the bind fails instead, but the address is not refused)
+for a in '[::ffff:127.0.0.1]' '[0:0:0:0:0:0:0:1]' '[::1]' '127.0.0.2' 'localhost'; do
+    n=loopback_$(printf '%s' "$a" | tr -c 'a-z0-9' _)
+    out=$(timeout 20 "$MLWB" --db "$SCRATCH/t.db" -c "serve $a:0; serve stop" 2>&1 </dev/null)
+    case $out in
+        *"reachable from other machines"*) not_ok "$n" "refused without a token: $out" ;;
+        *"serving on"*|*"cannot listen"*) ok "$n" ;;
+        *) not_ok "$n" "neither served nor failed to bind: $(printf '%s' "$out" | head -c 300)" ;;
+    esac
+done
+for a in '[::ffff:10.0.0.1]' '[::]' '[::127.0.0.1]' '[::ffff:128.0.0.1]'; do
+    out=$("$MLWB" --db "$SCRATCH/t.db" -c "serve $a:$(free_port)" 2>&1 </dev/null)
+    check_contains "public_$(printf '%s' "$a" | tr -c 'a-z0-9' _)_needs_token" "$out" \
+        "reachable from other machines: give a token"
+done
+# the default header memory: the setting shows what serve uses (16 KiB, HEADER_MEMORY)
+out=$("$MLWB" --db "$SCRATCH/t.db" -c "settings" 2>&1 </dev/null)
+check_contains header_size_default_16k "$out" "http-header-size 16k"
 
 # --- hot swap: models activated in a loop while requests come in ----------------------
 start swap_start "train knn k=1; train knn k=15; every 100ms use 1; every 150ms use 2"

@@ -19,6 +19,7 @@
 #ifndef MLWB_SERVE_HTTP_H
 #define MLWB_SERVE_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +43,13 @@ typedef struct http_opts {
     unsigned per_ip;         /* connections at once from one address; 0 = 64 */
     unsigned timeout_s;      /* an idle connection is closed after this; 0 = 15 */
     size_t header_size;      /* memory for one connection's request line and headers
-                                (libmicrohttpd's connection memory limit); 0 = 32 KiB */
+                                (libmicrohttpd's connection memory limit); 0 =
+                                HTTP_DEFAULT_HEADER_SIZE */
 } http_opts;
+
+/* The default of http_opts.header_size (and of the setting http-header-size): 16 KiB.
+ * libmicrohttpd clears this pool for every request, so smaller is faster. */
+#define HTTP_DEFAULT_HEADER_SIZE ((size_t)16 << 10)
 
 mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **err);
 /* Stop accepting, finish in-flight requests, free. */
@@ -75,5 +81,9 @@ double http_latency_bound(int i);
 /* Parse "[ADDR:]PORT" ("8000", "0.0.0.0:8000", "[::1]:8000"); addr gets a malloc'd
  * string or NULL when absent.  Exposed for the command layer and tests. */
 mlwb_status http_parse_listen(const char *spec, char **addr, int *port, char **err);
+/* Whether addr (as http_parse_listen gives it: NULL, "localhost", an IPv4 or an IPv6
+ * address, brackets allowed) is a loopback address: 127/8, ::1 or ::ffff:127/104, however
+ * it is written ("0:0:0:0:0:0:0:1" too). */
+bool http_addr_is_loopback(const char *addr);
 
 #endif
