@@ -46,6 +46,12 @@
  *   most 64 connections per address and 1024 in all.  Clients from many addresses can
  *   still take all 1024 slots: facing the open internet, put a proxy with a minimum
  *   body rate in front.
+ * - Framing that a proxy in front could read another way is refused on the first call
+ *   with 400 and "Connection: close" (request smuggling): Content-Length headers with
+ *   different values, Content-Length with Transfer-Encoding, two Transfer-Encoding
+ *   headers; a Transfer-Encoding other than chunked is 501.
+ * - Our own unescaping (unescape()) keeps "%00" from cutting the path or a query value
+ *   short: such a request is answered 400 before it is routed.
  * - A request is validated completely before anything is predicted or logged, so a
  *   bad instance at the end of a batch leaves no trace.
  * - Connections time out (15 s idle), at most 64 per client address and 1024 in all.

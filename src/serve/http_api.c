@@ -258,7 +258,8 @@ enum MHD_Result h_metrics(struct call *c)
                   "# TYPE mlwb_predictions_total counter\nmlwb_predictions_total %" PRIu64 "\n",
               st.predictions);
     sb_printf(&b, "# HELP mlwb_predictions_dropped_total Predictions answered but not logged "
-                  "(the log's queue was full, or the store refused the rows).\n# TYPE mlwb_predictions_dropped_total counter\n"
+                  "(the log's queue was full, or the store refused the rows).\n"
+                  "# TYPE mlwb_predictions_dropped_total counter\n"
                   "mlwb_predictions_dropped_total %" PRIu64 "\n",
               eng_predictions_dropped(s->eng));
     sb_printf(&b, "# HELP mlwb_feedback_total Feedback labels accepted over HTTP.\n"

@@ -6,7 +6,9 @@
 # (health, metadata, infer with FP32/FP64 flat and nested, the errors naming the field,
 # another model name 404), the listener's limits as settings (instances, body), the
 # token from token-file= and MLWB_TOKEN, and that an address other machines can reach
-# needs a token or 'insecure'.  Then a hot swap: models are activated in a loop (every
+# needs a token or 'insecure' (loopback judged on the parsed address: [::ffff:127.0.0.1],
+# [0:0:0:0:0:0:0:1], 127.0.0.2 need none; [::ffff:10.0.0.1], [::127.0.0.1] do), and
+# that the setting http-header-size shows the default serve uses (16k).  Then a hot swap: models are activated in a loop (every
 # 100 ms) while a client sends requests; not one request may fail.
 #
 # Run from the top of the tree: bash tests/http/test_api.sh   (MLWB=path to override)

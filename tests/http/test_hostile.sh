@@ -21,8 +21,22 @@
 # - Paths: dot segments (plain and %2e), double and trailing slashes, ../etc/passwd,
 #   5,000-byte segments where the router keeps 128 bytes, non-numeric, negative, zero
 #   and huge model versions, invalid percent-encoding -> 404, never a file, never 500.
+#   A model version is 1-19 digits, no sign or leading zero, within int64: +1, 01, -3,
+#   1x, 0, " 1", 2^63 and 10^22 are 404 "'...' is not a model version" (named, cut to 40
+#   bytes; never clamped).  %00 anywhere in the path or a query key or value -> 400 "holds
+#   a NUL byte" (also on the next request of a keep-alive connection: no leak); other
+#   escapes (%31, %74, %2C) still decode, %2500 is the text "%00" (404).
 # - Query strings: ?x= empty, 10,000 commas, 1e999, nan, %ZZ, 3,001 values -> 400;
+#   x= takes decimal numbers only: 0x10, 0X1p3, inf, infinity, NAN, nan(1), 1e, e5, 1.2.3,
+#   1d0 ... -> 400 "x[0]: '...' is not a number"; +5.1, " 3.5 ", .14e1, 2E-1, 3. -> 200;
 #   a repeated x: the first one.
+# - Framing (request smuggling): two different Content-Length values (also 0 and 20, also
+#   on a GET), Content-Length with Transfer-Encoding (either order), two Transfer-Encoding
+#   headers -> 400; Transfer-Encoding gzip -> 501; each a JSON error with "Connection:
+#   close", and a request pipelined behind it is never answered.  The same length twice
+#   -> 200.
+# - Header size: the default http-header-size is 16 KiB: a 10 KiB header -> 200, 20 KiB
+#   -> 431.
 # - Slowloris: 200 connections from 127.0.0.2-5 send a header a byte a second for 5 s
 #   (the server holds them all: the timeout is an idle timeout); meanwhile 200
 #   sequential predicts from 127.0.0.1 all answer, p99 under 250 ms (2.5 s under a
@@ -38,6 +52,8 @@
 #   than 48 MiB (skipped under a sanitizer), SIGTERM exits 0.
 # - A token server: a wrong token of the same length (first or last byte), a prefix, a
 #   longer one, empty, another scheme, none, a NUL inside -> 401 with WWW-Authenticate.
+#   A NUL after the token: 401 wanted, but libmicrohttpd 0.9.75 ends header values at a
+#   NUL (the server sees the token alone), so a 200 there is reported as a skip.
 #   (That the comparison is constant-time is read in the source, authorized() in
 #   src/serve/http.c, not measured here: a timing test would be flaky.)
 # - A non-loopback address without a token is refused (headless --listen 0.0.0.0, [::]);
@@ -418,10 +434,12 @@ error_json query_1e999_400 400
 call "$B/v1/predict?x=nan,1,1,1"
 error_json query_nan_400 400
 # decimal numbers only: strtod's hex, inf, infinity and nan are not numbers
-for x in 0x10 0X1p3 inf infinity -Infinity NAN 'nan(1)' 1e e5 . - +- 1.2.3 '1 2' 5,1d0 1_0; do
+i=0
+for x in 0x10 0X1p3 inf infinity -Infinity NAN 'nan(1)' 1e e5 . - +- 1.2.3 '1 2' 1d0 1_0; do
+    i=$((i + 1))
     call "$B/v1/predict?x=$(printf '%s' "$x" | sed 's/ /%20/g; s/+/%2B/g; s/(/%28/g; s/)/%29/g'),3.5,1.4,0.2"
-    n=$(printf '%s' "$x" | tr -c 'a-zA-Z0-9' _)
-    error_json "query_x_${n}_400" 400
+    error_json "query_x_${i}_400" 400
+    check_contains "query_x_${i}_not_a_number" "$BODY" "x[0]: '$x' is not a number"
 done
 call "$B/v1/predict?x=0x10,3.5,1.4,0.2"
 expect query_hex_message 400 "x[0]: '0x10' is not a number"
