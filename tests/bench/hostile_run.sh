@@ -65,24 +65,7 @@ curl -s -d '{"instances": [[5.1,3.5,1.4,0.2]]}' "$URL/v1/predict" | grep -q '"la
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status"; }
 fds() { ls "/proc/$SERVER/fd" | wc -l; }
 
-# wrk output -> "rps p50_ms p99_ms requests errors" (as tests/bench/http_run.sh)
-parse_wrk() {
-    awk '
-    function ms(v) {
-        if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-        if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-        if (v ~ /m$/)  return substr(v, 1, length(v) - 1) * 60000
-        if (v ~ /s$/)  return substr(v, 1, length(v) - 1) * 1000
-        return v + 0
-    }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    /requests in/ { n = $1 }
-    /^Requests\/sec:/ { rps = $2 }
-    /Non-2xx or 3xx responses:/ { err += $NF }
-    /Socket errors:/ { gsub(",", ""); err += $4 + $6 + $8 + $10 }
-    END { printf "%.0f %.2f %.2f %d %d\n", rps, p50, p99, n, err }' "$1"
-}
+. tests/bench/lib_wrk.sh  # parse_wrk
 
 echo "== HTTP under abuse: wrk -t1 -c8 -d${DUR}s POST /v1/predict on 127.0.0.1" \
      "($(nproc) cores shared by wrk, the abuser and the server)"
