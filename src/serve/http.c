@@ -812,30 +812,6 @@ bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct sour
     return true;
 }
 
-bool http_parse_predict_body(const char *body, size_t len, size_t d, size_t max,
-                             struct batch *b, struct perr *pe)
-{
-    json_t *doc;
-    struct source src;
-    if (!http_parse_predict_post(body, len, max, &doc, &src, pe))
-        return false;
-    bool ok = http_fill_json(&src, d, b, pe);
-    json_decref(doc);
-    return ok;
-}
-
-bool http_parse_prompt_instances(const char *prompt, size_t d, size_t max, struct batch *b,
-                                 struct perr *pe)
-{
-    json_t *doc;
-    struct source src;
-    if (!http_parse_prompt(prompt, max, &doc, &src, pe))
-        return false;
-    bool ok = http_fill_json(&src, d, b, pe);
-    json_decref(doc);
-    return ok;
-}
-
 static enum MHD_Result h_predict_post(struct call *c)
 {
     json_t *doc;

@@ -174,11 +174,6 @@ bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **
  * instance, the same way. */
 bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct source *src,
                        struct perr *pe);
-/* Both in one call, with the fill for d features: b filled (http_batch_free it). */
-bool http_parse_predict_body(const char *body, size_t len, size_t d, size_t max,
-                             struct batch *b, struct perr *pe);
-bool http_parse_prompt_instances(const char *prompt, size_t d, size_t max, struct batch *b,
-                                 struct perr *pe);
 
 /* POST /v1/feedback's body: {"id": N >= 1, "label": "1 to 200 bytes"}. */
 struct feedback_req {
@@ -189,12 +184,10 @@ bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r,
                          struct perr *pe);
 
 /* POST /v2/models/{name}/infer: the body as a JSON object (*doc: json_decref it), then
- * its one input tensor as rows of d features (at most max) into b; and both at once. */
+ * its one input tensor as rows of d features (at most max) into b. */
 bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct perr *pe);
 bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
                       struct perr *pe);
-bool http_parse_infer_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
-                           struct perr *pe);
 
 /* The route of a request path: its RT_* id, its pattern in *pattern (when not NULL) and
  * its '*' segment in arg (n bytes, cut to n - 1), or -1 (and *pattern NULL). */

@@ -178,17 +178,6 @@ bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct per
     return true;
 }
 
-bool http_parse_infer_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
-                           struct perr *pe)
-{
-    json_t *doc;
-    if (!http_parse_infer_doc(body, len, &doc, pe))
-        return false;
-    bool ok = http_infer_input(doc, d, max, b, pe);
-    json_decref(doc);
-    return ok;
-}
-
 enum MHD_Result h_v2_infer(struct call *c)
 {
     char name[128];

@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     struct batch b = {0};
     struct perr pe = {0};
-    if (http_parse_infer_body(body, size, d, MAX_INST, &b, &pe))
+    if (fuzz_infer_body(body, size, d, MAX_INST, &b, &pe))
         fuzz_check_batch(&b, d, MAX_INST);
     else
         fuzz_check_refusal(&pe, 1);

@@ -1,6 +1,6 @@
 /*
  * fuzz_predict.c — POST /v1/predict's body and GET /predict's prompt, as the handlers
- * parse them (http_parse_predict_body / http_parse_prompt_instances in src/serve/http.c).
+ * parse them (http_parse_predict_post / http_parse_prompt in src/serve/http.c, then http_fill_json).
  *
  * Input: byte 0 picks the model's feature count d (1..8, bits 0-2) and the route (bit 3:
  * set = the prompt, cut at its first NUL as a query value is; clear = the body, all
@@ -27,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     if (prompt)
-        ok = http_parse_prompt_instances(text, d, MAX_INST, &b, &pe);
+        ok = fuzz_prompt(text, d, MAX_INST, &b, &pe);
     else
-        ok = http_parse_predict_body(text, size, d, MAX_INST, &b, &pe);
+        ok = fuzz_predict_body(text, size, d, MAX_INST, &b, &pe);
     if (ok)
         fuzz_check_batch(&b, d, MAX_INST);
     else
