@@ -105,6 +105,7 @@
 #include <unistd.h>
 
 #include "mlwb/core/knn.h"
+#include "mlwb/core/num.h"
 #include "mlwb/engine/registry.h"
 
 
@@ -174,6 +175,20 @@ void sb_puts(sb *b, const char *s)
 void sb_putc(sb *b, char c)
 {
     sb_putn(b, &c, 1);
+}
+
+/* A decimal integer, without printf (it is on the prediction path). */
+void sb_i64(sb *b, int64_t v)
+{
+    char tmp[24], *e = tmp + sizeof tmp, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    sb_putn(b, p, (size_t)(e - p));
 }
 
 __attribute__((format(printf, 2, 3)))
@@ -261,30 +276,13 @@ void sb_json_str(sb *b, const char *s)
  * JSON real ("0.8", "1.0", "1e-05"). */
 void sb_real(sb *b, float v)
 {
-    char tmp[40];
-    /* Fast path for the common range.  Below 10 "%g" never switches to an exponent for
-     * these precisions, and when a decimal of at most 6 digits reads back as v, the
-     * correctly rounded 6-digit form of v is that decimal (v is within half a float
-     * ulp, ~6e-8 relative, of it; 6-digit rounding steps are ~5e-6 apart) with "%g"'s
-     * trailing zeros removed: the same text as the loop below, in one try. */
-    float a = v < 0 ? -v : v;
-    if (a >= 1e-4f && a < 10.0f) {
-        snprintf(tmp, sizeof tmp, "%.6g", (double)v);
-        if (strtof(tmp, NULL) == v) {
-            sb_puts(b, tmp);
-            if (!strpbrk(tmp, ".eEn"))
-                sb_puts(b, ".0");
-            return;
-        }
+    char tmp[NUM_F32_TEXT + 2];
+    size_t n = num_f32_text(v, tmp);
+    if (!memchr(tmp, '.', n) && !memchr(tmp, 'e', n) && !memchr(tmp, 'n', n)) {
+        memcpy(tmp + n, ".0", 3);  /* 'n': never "inf"/"nan" here, but never "inf.0" either */
+        n += 2;
     }
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
-        if (strtof(tmp, NULL) == v)
-            break;
-    }
-    sb_puts(b, tmp);
-    if (!strpbrk(tmp, ".eEn"))  /* 'n': never "inf"/"nan" here, but never "inf.0" either */
-        sb_puts(b, ".0");
+    sb_putn(b, tmp, n);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -703,16 +701,20 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
     sb_init(&res);
     if (!http_predict_rows(c, m, b, po))
         out.oom = true;
-    sb_printf(&out, "{\"model_version\":%" PRId64 ",\"predictions\":[", m->version);
+    sb_puts(&out, "{\"model_version\":");
+    sb_i64(&out, m->version);
+    sb_puts(&out, ",\"predictions\":[");
     for (size_t i = 0; i < b->n && !out.oom; i++) {
         sb_reset(&res);
         http_pred_json(&res, m, &po[i]);
         /* {"id":N, + the output without its braces (+ the explanation) }; no id when the
          * log could not take the row */
-        if (po[i].id > 0)
-            sb_printf(&out, "%s{\"id\":%" PRId64 ",", i ? "," : "", po[i].id);
-        else
-            sb_printf(&out, "%s{", i ? "," : "");
+        sb_puts(&out, i ? ",{" : "{");
+        if (po[i].id > 0) {
+            sb_puts(&out, "\"id\":");
+            sb_i64(&out, po[i].id);
+            sb_putc(&out, ',');
+        }
         sb_putn(&out, res.p + 1, res.len - 2);
         if (explain)
             explain_json(&out, m, b->x + i * b->d);
@@ -748,6 +750,150 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
     http_batch_free(&b);
     mdl_release(&m);
     return q;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* The usual POST /v1/predict body, read without building a JSON document.
+ *
+ * jansson's parse (a tree of objects, then walked) was the largest user-space cost of a
+ * one-instance prediction.  This reads exactly one shape, {"instances": [[n, ...], ...]}
+ * with JSON whitespace anywhere between tokens and nothing else, straight into floats.
+ * Anything else — another key, a string, an escape, nesting, a number jansson would
+ * refuse or read differently (an integer past 18 digits, a real that overflows), an
+ * instance of another width, no instances or too many — is not this shape, and the full
+ * path (http_parse_predict_post + http_fill_json) reads it and gives every error its
+ * message.  So the fast path changes no answer, only the cost. */
+
+#define FAST_MAX_WIDTH 256  /* wider instances take the full path */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* One JSON number at p (RFC 8259 grammar) read as jansson reads it; NULL when p holds
+ * none, or one the full path must judge. */
+static const char *json_number(const char *p, const char *end, double *out)
+{
+    const char *q = p;
+    if (q < end && *q == '-')
+        q++;
+    if (q >= end || *q < '0' || *q > '9')
+        return NULL;
+    if (*q == '0') {
+        q++;
+    } else {
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+    }
+    bool real = false;
+    if (q < end && *q == '.') {
+        real = true;
+        q++;
+        const char *digits = q;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == digits)
+            return NULL;
+    }
+    if (q < end && (*q == 'e' || *q == 'E')) {
+        real = true;
+        q++;
+        if (q < end && (*q == '+' || *q == '-'))
+            q++;
+        const char *digits = q;
+        while (q < end && *q >= '0' && *q <= '9')
+            q++;
+        if (q == digits)
+            return NULL;
+    }
+    size_t n = (size_t)(q - p);
+    char tok[64];
+    if (n >= sizeof tok || (!real && n > 18))  /* long: jansson may refuse it (too big) */
+        return NULL;
+    memcpy(tok, p, n);
+    tok[n] = '\0';
+    /* jansson reads an integer as a long long ("-0" is 0), a real with strtod (the
+     * handler threads read numbers in the C locale) */
+    double v = real ? strtod(tok, NULL) : (double)strtoll(tok, NULL, 10);
+    if (!isfinite(v))
+        return NULL;
+    *out = v;
+    return q;
+}
+
+/* One instance, "[n, ...]" at *pp, into out (at most cap numbers); its width, or 0 when
+ * the text is not that. */
+static size_t fast_row(const char **pp, const char *end, float *out, size_t cap)
+{
+    const char *p = skip_ws(*pp, end);
+    if (p == end || *p++ != '[')
+        return 0;
+    size_t w = 0;
+    for (;;) {
+        p = skip_ws(p, end);
+        double v;
+        if (w == cap || !(p = json_number(p, end, &v)) || !http_to_float(v, &out[w]))
+            return 0;
+        w++;
+        p = skip_ws(p, end);
+        if (p == end)
+            return 0;
+        if (*p == ']')
+            break;
+        if (*p++ != ',')
+            return 0;
+    }
+    *pp = p + 1;
+    return w;
+}
+
+bool http_fill_instances_fast(const char *body, size_t len, size_t max, struct batch *b)
+{
+    static const char key[] = "\"instances\"";
+    *b = (struct batch){0};
+    if (!body)
+        return false;
+    const char *p = skip_ws(body, body + len), *end = body + len;
+    if (p == end || *p++ != '{')
+        return false;
+    p = skip_ws(p, end);
+    if ((size_t)(end - p) < sizeof key - 1 || memcmp(p, key, sizeof key - 1) != 0)
+        return false;
+    p = skip_ws(p + sizeof key - 1, end);
+    if (p == end || *p++ != ':')
+        return false;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '[')
+        return false;
+    /* Every '[' left is an instance if the text is this shape (if not, it fails below). */
+    size_t n = 0;
+    for (const char *q = p; (q = memchr(q, '[', (size_t)(end - q))) != NULL; q++)
+        n++;
+    float first[FAST_MAX_WIDTH];
+    size_t d = n ? fast_row(&p, end, first, FAST_MAX_WIDTH) : 0;
+    struct perr pe;
+    if (d == 0 || n > max || !http_batch_alloc(b, n, d, &pe))
+        return false;
+    memcpy(b->x, first, d * sizeof *first);
+    for (size_t i = 1; i < n; i++) {
+        p = skip_ws(p, end);
+        if (p == end || *p++ != ',' || fast_row(&p, end, b->x + i * d, d) != d)
+            goto not_this_shape;
+    }
+    p = skip_ws(p, end);
+    if (p == end || *p++ != ']')
+        goto not_this_shape;
+    p = skip_ws(p, end);
+    if (p == end || *p++ != '}' || skip_ws(p, end) != end)
+        goto not_this_shape;
+    return true;
+not_this_shape:
+    http_batch_free(b);
+    *b = (struct batch){0};
+    return false;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -812,8 +958,36 @@ bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct sour
     return true;
 }
 
+/* The instances the fast reader took, for a model of width d; another width goes the
+ * full way, for the full path's message. */
+static bool fill_fast(const struct source *src, size_t d, struct batch *b, struct perr *pe)
+{
+    if (src->ready->d == d) {
+        *b = *src->ready;
+        if (src->ready->x == src->ready->inl)
+            b->x = b->inl;
+        *src->ready = (struct batch){0};  /* b owns the rows now */
+        return true;
+    }
+    json_t *doc;
+    struct source js;
+    if (!http_parse_predict_post(src->text, src->len, src->max, &doc, &js, pe))
+        return false;
+    bool ok = http_fill_json(&js, d, b, pe);
+    json_decref(doc);
+    return ok;
+}
+
 static enum MHD_Result h_predict_post(struct call *c)
 {
+    struct batch fast;
+    if (http_fill_instances_fast(c->body, c->len, c->s->max_instances, &fast)) {
+        enum MHD_Result q = http_predict_from(
+            c, fill_fast, &(struct source){.ready = &fast, .text = c->body, .len = c->len,
+                                           .name = "instances", .max = c->s->max_instances});
+        http_batch_free(&fast);
+        return q;
+    }
     json_t *doc;
     struct source src;
     struct perr pe;

@@ -96,6 +96,7 @@ bool sb_reserve(sb *b, size_t extra);
 void sb_putn(sb *b, const char *s, size_t n);
 void sb_puts(sb *b, const char *s);
 void sb_putc(sb *b, char c);
+void sb_i64(sb *b, int64_t v);
 void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_json_str(sb *b, const char *s);  /* a JSON string literal */
 void sb_real(sb *b, float v);            /* the shortest float32 decimal, always a real */
@@ -154,7 +155,9 @@ struct source {
     const json_t *rows;   /* JSON: an array of instances */
     bool flat;            /* JSON: `rows` is itself one instance */
     const char *name;     /* "instances", "prompt", "x": names the place in errors */
-    const char *text;     /* query string: "5.1,3.5,1.4,0.2" */
+    const char *text;     /* query string: "5.1,3.5,1.4,0.2"; or a POST body (len bytes) */
+    size_t len;
+    struct batch *ready;  /* POST: the instances the fast reader took (fill_fast) */
     size_t max;           /* instances allowed (the server's max_instances) */
 };
 
@@ -165,6 +168,11 @@ bool http_fill_list(const struct source *src, size_t d, struct batch *b, struct 
  * before and after taking the active model, and the fuzz targets (tests/fuzz/) call the
  * same code.  Each returns false with pe set (400, or 413 past `max` instances; 500 only
  * when out of memory) for a bad request; the messages are what the client gets. */
+
+/* The usual POST /v1/predict body, {"instances": [[n, ...], ...]} and nothing else, read
+ * straight into b (n instances of one width, at most max): false, with b empty, for any
+ * other text, which http_parse_predict_post then reads (and judges). */
+bool http_fill_instances_fast(const char *body, size_t len, size_t max, struct batch *b);
 
 /* POST /v1/predict's body, {"instances": [[...], ...]}, up to its instances: on success
  * *doc is the document (json_decref it after the fill) and *src feeds http_fill_json. */

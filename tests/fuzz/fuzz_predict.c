@@ -7,6 +7,8 @@
  * bytes); the rest is the text.  At most 64 instances per request.
  * Checks: an accepted request has 1..64 rows of d finite float32 values; a refused one
  * has status 400 or 413 and a message whose {"error": ...} reply is valid JSON/UTF-8.
+ * The body's fast reader (http_fill_instances_fast) is checked against the full path:
+ * whatever it takes, the full path takes too, as the same rows, bit for bit.
  * ASan/UBSan/LSan watch the parse and the fill.
  */
 #include "http_check.h"
@@ -30,6 +32,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ok = fuzz_prompt(text, d, MAX_INST, &b, &pe);
     else
         ok = fuzz_predict_body(text, size, d, MAX_INST, &b, &pe);
+    if (!prompt) {
+        struct batch fast;
+        if (http_fill_instances_fast(text, size, MAX_INST, &fast)) {
+            struct batch full = {0};
+            struct perr fpe = {0};
+            bool full_ok = fuzz_predict_body(text, size, fast.d, MAX_INST, &full, &fpe);
+            FUZZ_CHECK(full_ok, "the fast reader took %zu x %zu; the full path refused: %s",
+                       fast.n, fast.d, fpe.msg);
+            FUZZ_CHECK(full.n == fast.n &&
+                           memcmp(full.x, fast.x, full.n * fast.d * sizeof *full.x) == 0,
+                       "the fast reader's %zu x %zu rows differ from the full path's",
+                       fast.n, fast.d);
+            FUZZ_CHECK(fast.d != d || ok, "width %zu: the full path refused: %s", d, pe.msg);
+            http_batch_free(&full);
+            http_batch_free(&fast);
+        }
+    }
     if (ok)
         fuzz_check_batch(&b, d, MAX_INST);
     else

@@ -9,6 +9,16 @@
 #ifndef MLWB_CORE_NUM_H
 #define MLWB_CORE_NUM_H
 
+#include <stddef.h>
+
 double num_f32(float f);
+
+/* Room for any num_f32_text answer, with its NUL. */
+#define NUM_F32_TEXT 32
+
+/* The shortest decimal that reads back as f, written to out (NUM_F32_TEXT bytes) as
+ * printf("%.*g") writes it at that precision ("5.1", "1e-05", "1.5e+10", "inf", "-0");
+ * returns its length.  About 50 ns for most finite values. */
+size_t num_f32_text(float f, char *out);
 
 #endif
