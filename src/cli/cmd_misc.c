@@ -95,6 +95,7 @@ static cmd_status serve_exec(cmd_ctx *c, const cmd_args *a)
     o.per_ip = lim.per_ip;
     o.timeout_s = lim.timeout_s;
     o.header_size = lim.header_size;
+    o.threads = lim.threads;
     mlwb_status rc = http_start(s->eng, &o, &s->http, &err);
     free(addr);
     if (rc != MLWB_OK) {

@@ -272,6 +272,28 @@ LIMIT_GETPUT(per_ip, per_ip, 64u, count)
 LIMIT_GETPUT(timeout, timeout_s, 15u, secs)
 LIMIT_GETPUT(header_size, header_size, HTTP_DEFAULT_HEADER_SIZE, size)
 
+/* http-threads: "auto" (0) is half the cores, at least 1, decided by each 'serve'. */
+static void threads_show(unsigned v, unsigned dflt, char *buf, size_t n)
+{
+    if (v)
+        snprintf(buf, n, "%u", v);
+    else
+        snprintf(buf, n, "auto");
+}
+static const char *threads_parse(const char *v, unsigned *out)
+{
+    long x;
+    if (strcmp(v, "auto") == 0) {
+        *out = 0;
+        return NULL;
+    }
+    if (cmd_parse_long(v, &x) != 0 || x < 1 || x > 64)
+        return "expected auto or a count of threads from 1 to 64";
+    *out = (unsigned)x;
+    return NULL;
+}
+LIMIT_GETPUT(http_threads, threads, 0, threads)
+
 static const setting settings[] = {
     {"promote", "always|if-better",
      "whether a new model becomes active: always, or only if its score (KNN: accuracy, "
@@ -310,6 +332,9 @@ static const setting settings[] = {
      get_timeout, put_timeout},
     {"http-header-size", "SIZE", "memory for one connection's request line and headers",
      get_header_size, put_header_size},
+    {"http-threads", "auto|1..64",
+     "threads of the next 'serve' answering requests; auto: half the cores, at least 1",
+     get_http_threads, put_http_threads},
     {"on-drift", "retrain|alert|off",
      "what a drift alert does: log it, also queue a training with the last parameters, or "
      "nothing",
@@ -347,11 +372,11 @@ const cmd_entry cmd_set_entry = {
     "    min-confidence=0..1, alert-accuracy=auto|0..1, alert-drift=SDS,\n"
     "    on-drift=retrain|alert|off, model-name=NAME, and the listener's limits\n"
     "    http-max-body=SIZE, http-max-instances=N, http-connections=N, http-per-ip=N,\n"
-    "    http-timeout=DURATION, http-header-size=SIZE (for the next 'serve').  'settings'\n"
-    "    lists them with their values.",
+    "    http-timeout=DURATION, http-header-size=SIZE, http-threads=auto|1..64 (for the\n"
+    "    next 'serve').  'settings' lists them with their values.",
     0, 0, "promote,promote-margin,threads,retrain,min-confidence,alert-accuracy,alert-drift,"
     "on-drift,model-name,http-max-body,http-max-instances,http-connections,http-per-ip,"
-    "http-timeout,http-header-size", set_exec};
+    "http-timeout,http-header-size,http-threads", set_exec};
 
 static cmd_status settings_exec(cmd_ctx *c, const cmd_args *a)
 {

@@ -1,10 +1,11 @@
 /*
  * http.c — the embedded HTTP listener: libmicrohttpd in, JSON out (see mlwb/serve/http.h).
  *
- * What.  One libmicrohttpd daemon (epoll, a pool of internal threads) answers a small
- * table of routes.  Predictions take one reference to the registry's active model per
- * request, classify every instance, log each one through the engine's never-blocking
- * prediction log, and drop the reference.  The listener owns no model state.
+ * What.  One libmicrohttpd daemon (epoll; http_opts.threads internal threads, by default
+ * half the cores, at least 1) answers a small table of routes.  Predictions take one
+ * reference to the registry's active model per request, classify every instance, log
+ * each one through the engine's never-blocking prediction log, and drop the reference.
+ * The listener owns no model state.
  *
  *   POST /v1/predict   {"instances": [[f, ...], ...]}        predict (token when set)
  *   GET  /v1/predict?x=f,f,...                               one instance
@@ -1689,6 +1690,12 @@ static const char *endpoint(const http_server *s, int port, char *buf, size_t n)
     return buf;
 }
 
+unsigned http_default_threads(void)
+{
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    return nc >= 4 ? (unsigned)(nc / 2) : 1;
+}
+
 mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **err)
 {
     static const http_opts defaults = {0};
@@ -1760,11 +1767,7 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
     struct stat fst;
     bool have_fst = fstat(fd, &fst) == 0;
 
-    unsigned threads = o->threads;
-    if (threads == 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = nc > 0 ? (unsigned)nc : 1;
-    }
+    unsigned threads = o->threads ? o->threads : http_default_threads();
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |

@@ -17,6 +17,7 @@
 #   is read and answered.
 # - SIGTERM with stalled uploads in flight exits 0 (http_stop asserts that the budget
 #   counter is back to exactly 0 once every connection has ended).
+# - http-threads: 3 gives three listener threads, auto half the cores (at least 1).
 #
 # Every stalled client is a curl with -m 10, killed by its pid when its phase ends.
 # Run from the top of the tree: bash tests/http/test_limits.sh   (MLWB=path to override)
@@ -226,3 +227,33 @@ fi
 PID=
 check_eq stop_stalls_closed "$(conns)" 0
 unstall
+
+# ---------------------------------------------------------------------------------
+# The listener's threads: http-threads=3 gives three (libmicrohttpd names them MHD-*);
+# the default (auto) is half the cores, at least 1.  Both answer predictions.
+
+# listener_threads : the server's threads named MHD-*.
+listener_threads() { cat /proc/"$PID"/task/*/comm 2>/dev/null | grep -c '^MHD-'; }
+
+NPROC=$(getconf _NPROCESSORS_ONLN)
+AUTO=$(( NPROC >= 4 ? NPROC / 2 : 1 ))
+for want in 3 auto; do
+    PORT=$(free_port)
+    B=http://127.0.0.1:$PORT
+    "$MLWB" --db "$SCRATCH/t.db" -c "set http-threads=$want; serve 127.0.0.1:$PORT" \
+        </dev/null >"$SCRATCH/serve.out" 2>"$SCRATCH/serve.err" &
+    PID=$!
+    if ! wait_http "$B/healthz" 30; then
+        not_ok "threads_${want}_start" "no answer within 30 s; stderr: $(head -c 400 "$SCRATCH/serve.err")"
+        kill -KILL "$PID" 2>/dev/null
+        continue
+    fi
+    [ "$want" = auto ] && n=$AUTO || n=$want
+    check_eq "threads_${want}_count" "$(listener_threads)" "$n"
+    call -H 'Content-Type: application/json' -d "$ONE" "$B/v1/predict"
+    expect "threads_${want}_predict" 200 '"label":"setosa"'
+    kill -TERM "$PID" 2>/dev/null
+    wait "$PID"
+    check_eq "threads_${want}_exit_0" "$?" 0
+    PID=
+done

@@ -128,6 +128,7 @@ typedef struct eng_serve_limits {
     unsigned per_ip;         /* connections at once from one address */
     unsigned timeout_s;      /* idle connection timeout */
     size_t header_size;      /* per-connection memory for the request line and headers */
+    unsigned threads;        /* the listener's threads */
 } eng_serve_limits;
 void eng_get_serve_limits(engine *e, eng_serve_limits *out);
 void eng_set_serve_limits(engine *e, const eng_serve_limits *l);

@@ -37,7 +37,7 @@ typedef struct http_opts {
                                 that would go over is answered 503 with Retry-After.
                                 0 = default: the larger of 64 MiB and 16 x max_body;
                                 a value below max_body is raised to max_body */
-    unsigned threads;        /* 0 = number of cores */
+    unsigned threads;        /* the listener's threads; 0 = http_default_threads() */
     unsigned max_instances;  /* per request; 0 = 10000 */
     unsigned connections;    /* at once; 0 = 1024 */
     unsigned per_ip;         /* connections at once from one address; 0 = 64 */
@@ -46,6 +46,12 @@ typedef struct http_opts {
                                 (libmicrohttpd's connection memory limit); 0 =
                                 HTTP_DEFAULT_HEADER_SIZE */
 } http_opts;
+
+/* The default of http_opts.threads (and of the setting http-threads): half the cores,
+ * at least 1.  The other half is left to what serving also needs — the prediction log's
+ * writer, training, the clients on the same machine: on 2 cores, one listener thread
+ * answered as many requests a second as two, with half the tail latency (docs/BENCHMARKS.md). */
+unsigned http_default_threads(void);
 
 /* The default of http_opts.header_size (and of the setting http-header-size): 16 KiB.
  * libmicrohttpd clears this pool for every request, so smaller is faster. */
