@@ -774,6 +774,13 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+static const char *skip_digits(const char *p, const char *end)
+{
+    while (p < end && *p >= '0' && *p <= '9')
+        p++;
+    return p;
+}
+
 /* One JSON number at p (RFC 8259 grammar) read as jansson reads it; NULL when p holds
  * none, or one the full path must judge. */
 static const char *json_number(const char *p, const char *end, double *out)
@@ -783,31 +790,20 @@ static const char *json_number(const char *p, const char *end, double *out)
         q++;
     if (q >= end || *q < '0' || *q > '9')
         return NULL;
-    if (*q == '0') {
-        q++;
-    } else {
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-    }
+    q = *q == '0' ? q + 1 : skip_digits(q, end);
     bool real = false;
-    if (q < end && *q == '.') {
+    if (q < end && *q == '.') {  /* a fraction: at least one digit */
         real = true;
-        q++;
-        const char *digits = q;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == digits)
+        const char *digits = q + 1;
+        if ((q = skip_digits(digits, end)) == digits)
             return NULL;
     }
-    if (q < end && (*q == 'e' || *q == 'E')) {
+    if (q < end && (*q == 'e' || *q == 'E')) {  /* an exponent: a sign, digits */
         real = true;
-        q++;
-        if (q < end && (*q == '+' || *q == '-'))
-            q++;
-        const char *digits = q;
-        while (q < end && *q >= '0' && *q <= '9')
-            q++;
-        if (q == digits)
+        const char *digits = q + 1;
+        if (digits < end && (*digits == '+' || *digits == '-'))
+            digits++;
+        if ((q = skip_digits(digits, end)) == digits)
             return NULL;
     }
     size_t n = (size_t)(q - p);
