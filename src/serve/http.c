@@ -871,8 +871,12 @@ bool http_fill_instances_fast(const char *body, size_t len, size_t max, struct b
         n++;
     float first[FAST_MAX_WIDTH];
     size_t d = n ? fast_row(&p, end, first, FAST_MAX_WIDTH) : 0;
+    /* the other n - 1 instances need at least ",[" + d digits + d - 1 commas + "]" each
+     * (so a stray '[' cannot make this allocate more than the text could fill) */
+    if (d == 0 || n > max || (n - 1) > (size_t)(end - p) / (2 * d + 2))
+        return false;
     struct perr pe;
-    if (d == 0 || n > max || !http_batch_alloc(b, n, d, &pe))
+    if (!http_batch_alloc(b, n, d, &pe))
         return false;
     memcpy(b->x, first, d * sizeof *first);
     for (size_t i = 1; i < n; i++) {
