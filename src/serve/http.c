@@ -970,9 +970,15 @@ static bool fill_fast(const struct source *src, size_t d, struct batch *b, struc
         *src->ready = (struct batch){0};  /* b owns the rows now */
         return true;
     }
+    return http_fill_body(src->text, src->len, d, src->max, b, pe);
+}
+
+bool http_fill_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
+                    struct perr *pe)
+{
     json_t *doc;
     struct source js;
-    if (!http_parse_predict_post(src->text, src->len, src->max, &doc, &js, pe))
+    if (!http_parse_predict_post(body, len, max, &doc, &js, pe))
         return false;
     bool ok = http_fill_json(&js, d, b, pe);
     json_decref(doc);

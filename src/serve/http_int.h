@@ -178,6 +178,10 @@ bool http_fill_instances_fast(const char *body, size_t len, size_t max, struct b
  * *doc is the document (json_decref it after the fill) and *src feeds http_fill_json. */
 bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **doc,
                              struct source *src, struct perr *pe);
+/* The whole full path for a body: http_parse_predict_post, then http_fill_json for a
+ * model of width d (the fast reader's fallback, and what the fuzz target checks). */
+bool http_fill_body(const char *body, size_t len, size_t d, size_t max, struct batch *b,
+                    struct perr *pe);
 /* GET /predict's prompt (NUL-terminated JSON text): a list of instances or one flat
  * instance, the same way. */
 bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct source *src,

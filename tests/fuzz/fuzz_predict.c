@@ -31,13 +31,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (prompt)
         ok = fuzz_prompt(text, d, MAX_INST, &b, &pe);
     else
-        ok = fuzz_predict_body(text, size, d, MAX_INST, &b, &pe);
+        ok = http_fill_body(text, size, d, MAX_INST, &b, &pe);
     if (!prompt) {
         struct batch fast;
         if (http_fill_instances_fast(text, size, MAX_INST, &fast)) {
             struct batch full = {0};
             struct perr fpe = {0};
-            bool full_ok = fuzz_predict_body(text, size, fast.d, MAX_INST, &full, &fpe);
+            bool full_ok = http_fill_body(text, size, fast.d, MAX_INST, &full, &fpe);
             FUZZ_CHECK(full_ok, "the fast reader took %zu x %zu; the full path refused: %s",
                        fast.n, fast.d, fpe.msg);
             FUZZ_CHECK(full.n == fast.n &&

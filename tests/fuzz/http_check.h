@@ -68,20 +68,8 @@ static inline void fuzz_check_batch(const struct batch *b, size_t d, size_t max)
     sb_free(&t);
 }
 
-/* A request body or prompt to a batch of d features, the way the handlers chain the
- * parsing (the model is what gives d there): b filled (http_batch_free it). */
-static inline bool fuzz_predict_body(const char *body, size_t len, size_t d, size_t max,
-                                     struct batch *b, struct perr *pe)
-{
-    json_t *doc;
-    struct source src;
-    if (!http_parse_predict_post(body, len, max, &doc, &src, pe))
-        return false;
-    bool ok = http_fill_json(&src, d, b, pe);
-    json_decref(doc);
-    return ok;
-}
-
+/* A prompt to a batch of d features, the way the handler chains the parsing (the model
+ * is what gives d there): b filled (http_batch_free it).  A body's is http_fill_body. */
 static inline bool fuzz_prompt(const char *prompt, size_t d, size_t max, struct batch *b,
                                struct perr *pe)
 {
