@@ -18,8 +18,9 @@
  *    (store_reserve_ids), so processes sharing a store never hand out the same id; a
  *    process starts with a block of ID_FIRST, and the writer reserves the next one
  *    (ID_BLOCK) ahead, when half of the current block is used.  The writer wakes only
- *    when the queue turns non-empty, gathers rows for 2 ms into one transaction, and
- *    never checkpoints the WAL itself: a checkpoint thread does, once a second, and
+ *    when the queue turns non-empty, gathers rows for 10 ms (less when a flush waits)
+ *    into one transaction, and never checkpoints the WAL itself: a checkpoint thread
+ *    does, once a second when rows were written (sooner after CKPT_ROWS rows), and
  *    runs the quality alert check every 5 s while predictions flow.
  */
 #include "mlwb/engine/engine.h"
@@ -48,6 +49,12 @@
 #define PLOG_CAP 65536  /* rows waiting for the writer; a full queue drops */
 #define ID_BLOCK 65536 /* prediction ids reserved at a time (2 s at 35,000/s) */
 #define ID_FIRST 1024  /* the first block is smaller: many runs never predict */
+/* The writer's gathering window.  Longer windows make fewer, larger transactions: each
+ * commit rewrites the same partly filled pages into the WAL, so the store's cost per
+ * row falls with the batch (about 5.3 to 3.9 us of CPU per row from 2 to 10 ms at
+ * 35,000 rows/s).  A flush (feedback on a row still queued) cuts the wait short. */
+#define PLOG_GATHER 0.010
+#define CKPT_ROWS 65536 /* rows between checkpoints at most (the WAL's size) */
 #define QUALITY_EVERY 5.0  /* seconds between the alert checks while predictions flow */
 
 typedef struct plog_row {
@@ -107,6 +114,8 @@ struct engine {
     pthread_t ckpt_thread;
     int ckpt_started, ckpt_stop;
     uint64_t ckpt_done_rows;     /* plog_done at the last checkpoint (plog_mu) */
+    double ckpt_at;              /* monotonic time of the last checkpoint (ckpt thread) */
+    int plog_flushing;           /* a flush waits: the writer skips its gathering (plog_mu) */
     uint64_t plog_queued, plog_done;  /* rows taken / rows written or given up (plog_mu) */
     pthread_cond_t plog_done_cv;      /* plog_done moved */
     double quality_checked;           /* monotonic time of the last eng_quality_tick */
@@ -242,9 +251,10 @@ static void *plog_main(void *arg)
         e->need_block = 0;
         if (!e->plog_n && e->plog_stop)
             break;
-        /* gather a little: rows arriving within 2 ms go into the same transaction */
-        if (e->plog_n < PLOG_CAP / 16 && !e->plog_stop) {
-            struct timespec ts = eng_deadline(0.002);
+        /* gather a little: rows arriving within PLOG_GATHER go into the same
+         * transaction, unless a flush is waiting for them */
+        if (e->plog_n < PLOG_CAP / 16 && !e->plog_stop && !e->plog_flushing) {
+            struct timespec ts = eng_deadline(PLOG_GATHER);
             pthread_cond_timedwait(&e->plog_cv, &e->plog_mu, &ts);
             if (e->need_block && st)
                 continue;  /* ids first: the block in use may be nearly spent */
@@ -348,12 +358,15 @@ static void *ckpt_main(void *arg)
         if (e->ckpt_stop)
             break;
         uint64_t done = e->plog_done;
-        int ckpt = done - e->ckpt_done_rows >= 1000;
         double t = eng_mono();
+        int ckpt = done != e->ckpt_done_rows &&
+                   (t - e->ckpt_at >= 1.0 || done - e->ckpt_done_rows >= CKPT_ROWS);
         /* every few seconds while predictions flow: the drift and accuracy alerts */
         int tick = done != e->quality_rows && t - e->quality_checked >= QUALITY_EVERY;
-        if (ckpt)
+        if (ckpt) {
             e->ckpt_done_rows = done;
+            e->ckpt_at = t;
+        }
         if (tick) {
             e->quality_rows = done;
             e->quality_checked = t;
@@ -377,10 +390,17 @@ int eng_plog_flush(engine *e, double seconds)
     struct timespec ts = eng_deadline(seconds);
     pthread_mutex_lock(&e->plog_mu);
     uint64_t target = e->plog_queued;
+    int hurry = e->plog_done < target;
+    if (hurry) {  /* the writer may be gathering: have it write now */
+        e->plog_flushing++;
+        pthread_cond_signal(&e->plog_cv);
+    }
     while (e->plog_done < target && e->plog_started && !e->plog_stop)
         if (pthread_cond_timedwait(&e->plog_done_cv, &e->plog_mu, &ts) != 0)
             break;
     int done = e->plog_done >= target;
+    if (hurry)
+        e->plog_flushing--;
     pthread_mutex_unlock(&e->plog_mu);
     return done;
 }

@@ -71,6 +71,7 @@
 
 #define STORE_APP_ID 0x6d6c7762 /* "mlwb" in PRAGMA application_id */
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define RESTART_WAIT_MS 100 /* how long a checkpoint waits to start the WAL over */
 
 
 /* Migration i takes user_version i to i+1.  Append only; never edit a shipped one. */
@@ -448,6 +449,7 @@ mlwb_status store_open(const char *path, store **out, char **err)
         goto done;
     }
     sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    st->busy_ms = STORE_BUSY_TIMEOUT_MS;
     /* A file we may not write (a read-only mount, another user's store) opens read-only:
      * browsing, predicting and serving work; every write fails naming the store. */
     st->readonly = sqlite3_db_readonly(st->db, "main") == 1;
@@ -502,7 +504,8 @@ bool store_readonly(const store *st)
 
 void store_set_busy_timeout(store *st, int ms)
 {
-    sqlite3_busy_timeout(st->db, ms > 0 ? ms : 0);
+    st->busy_ms = ms > 0 ? ms : 0;
+    sqlite3_busy_timeout(st->db, st->busy_ms);
 }
 
 /* --- data sets: the schema JSON ----------------------------------------------------- */
@@ -1310,7 +1313,22 @@ void store_set_autocheckpoint(store *st, int pages)
 
 mlwb_status store_checkpoint(store *st, char **err)
 {
-    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    /* Two steps.  A passive checkpoint copies the frames there were when it began,
+     * without waiting for anyone.  But SQLite starts the WAL over only when a write
+     * transaction begins on a WAL copied to its end, and under steady logging the log
+     * writer has always committed more meanwhile: the WAL grew by megabytes a second,
+     * without end.  So a restart checkpoint follows: it holds writers off while it
+     * copies the few frames added since and waits for readers to leave the WAL, so the
+     * next commit starts the WAL over.  It waits RESTART_WAIT_MS at most (a reader in
+     * another process may stay long); a writer it holds off waits with its busy
+     * timeout, and a busy restart is simply tried again at the next checkpoint. */
+    int log = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    if (rc == SQLITE_OK && log > 0) {
+        sqlite3_busy_timeout(st->db, RESTART_WAIT_MS);
+        rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sqlite3_busy_timeout(st->db, st->busy_ms);
+    }
     if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
         return st_db_fail(st, err, "cannot checkpoint the WAL");
     return MLWB_OK;
