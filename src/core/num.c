@@ -173,3 +173,72 @@ double num_f32(float f)
     num_f32_text(f, buf);
     return strtod(buf, NULL);
 }
+
+/* --- decimal text to double --------------------------------------------------------- */
+
+/* 10^n for 0 <= n <= 22: every one is exact in a double. */
+static const double k_pow10_exact[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+static inline bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Digits at *pp into *m: false past 19 significant ones (leading zeros are not). */
+static bool take_digits(const char **pp, const char *end, uint64_t *m, int *sig, int *count)
+{
+    const char *p = *pp;
+    for (; p < end && is_digit(*p); p++) {
+        if ((*m || *p != '0') && ++*sig > 19)
+            return false;
+        *m = *m * 10 + (uint64_t)(*p - '0');
+        ++*count;
+    }
+    *pp = p;
+    return true;
+}
+
+bool num_decimal_exact(const char *p, const char *end, double *out)
+{
+    bool neg = p < end && *p == '-';
+    p += neg;
+    uint64_t m = 0;
+    int sig = 0, whole = 0, frac = 0;
+    if (!take_digits(&p, end, &m, &sig, &whole) || whole == 0)
+        return false;
+    if (p < end && *p == '.') {
+        p++;
+        if (!take_digits(&p, end, &m, &sig, &frac) || frac == 0)
+            return false;
+    }
+    long scale = -frac;
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = p < end && *p == '-';
+        p += p < end && (*p == '-' || *p == '+');
+        long e = 0;
+        int edigits = 0;
+        for (; p < end && is_digit(*p); p++, edigits++) {
+            if (e > 100000)
+                return false;
+            e = e * 10 + (*p - '0');
+        }
+        if (edigits == 0)
+            return false;
+        scale += eneg ? -e : e;
+    }
+    if (p != end || m > (UINT64_C(1) << 53))
+        return false;
+    double v = (double)m;  /* exact */
+    if (m != 0) {
+        if (scale < -22 || scale > 22)
+            return false;
+        v = scale < 0 ? v / k_pow10_exact[-scale] : v * k_pow10_exact[scale];
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+

@@ -810,11 +810,14 @@ static const char *json_number(const char *p, const char *end, double *out)
     char tok[64];
     if (n >= sizeof tok || (!real && n > 18))  /* long: jansson may refuse it (too big) */
         return NULL;
-    memcpy(tok, p, n);
-    tok[n] = '\0';
     /* jansson reads an integer as a long long ("-0" is 0), a real with strtod (the
-     * handler threads read numbers in the C locale) */
-    double v = real ? strtod(tok, NULL) : (double)strtoll(tok, NULL, 10);
+     * handler threads read numbers in the C locale); most reals need no strtod */
+    double v;
+    if (!real || !num_decimal_exact(p, q, &v)) {
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        v = real ? strtod(tok, NULL) : (double)strtoll(tok, NULL, 10);
+    }
     if (!isfinite(v))
         return NULL;
     *out = v;

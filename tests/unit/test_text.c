@@ -106,6 +106,72 @@ static void shortest_float_texts(void **state)
     assert_int_equal(text_mismatches, 0);
 }
 
+/* num_decimal_exact against strtod, bit for bit, on the texts it takes; and it must take
+ * the everyday ones (a feature value as people write it). */
+static int decimal_mismatches, decimal_taken;
+
+static void decimal_check(const char *text)
+{
+    double fast;
+    if (!num_decimal_exact(text, text + strlen(text), &fast))
+        return;
+    decimal_taken++;
+    double slow = strtod(text, NULL);
+    if (memcmp(&fast, &slow, sizeof fast) != 0 && decimal_mismatches++ < 10)
+        print_error("num_decimal_exact(\"%s\") = %.17g, strtod %.17g\n", text, fast, slow);
+}
+
+static void exact_decimals(void **state)
+{
+    (void)state;
+    static const char *taken[] = {"5.1", "0.2", "-3.25e-2", "1e5", "0", "-0.0", "7",
+                                  "1234567890123456e-22", "9007199254740992",
+                                  "0.00000000000000000001", "1E+22", "4.35"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        double v;
+        assert_true(num_decimal_exact(taken[i], taken[i] + strlen(taken[i]), &v));
+        assert_memory_equal(&v, &(double){strtod(taken[i], NULL)}, sizeof v);
+    }
+    double z;
+    assert_true(num_decimal_exact("-0.0", "-0.0" + 4, &z) && signbit(z) && z == 0);
+    /* left to strtod: too many digits, a mantissa past 2^53, a power past 10^22, text
+     * that is not a whole number */
+    static const char *refused[] = {"12345678901234567890", "9007199254740993", "1e23",
+                                    "1.5e-23", "0.000000000000000000000000001", "1.",
+                                    ".5", "1e", "1e+", "--1", "1x", "", "-", "0x10", "inf"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        double v;
+        assert_false(num_decimal_exact(refused[i], refused[i] + strlen(refused[i]), &v));
+    }
+    decimal_mismatches = decimal_taken = 0;
+    uint64_t x = 88172645463325252u;  /* xorshift64 */
+    char text[64];
+    for (int i = 0; i < 300000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int digits = 1 + (int)(x % 20), point = (int)((x >> 8) % (unsigned)(digits + 1));
+        int exp = (int)((x >> 16) % 61) - 30;
+        size_t o = 0;
+        if (x >> 63)
+            text[o++] = '-';
+        uint64_t y = x * 6364136223846793005u + 1442695040888963407u;
+        for (int d = 0; d < digits; d++) {
+            if (d == point && d > 0)
+                text[o++] = '.';
+            text[o++] = (char)('0' + (y >> 60) % 10);
+            y = y * 6364136223846793005u + 1442695040888963407u;
+        }
+        if ((x >> 24) & 1)
+            o += (size_t)snprintf(text + o, sizeof text - o, "e%d", exp);
+        text[o] = '\0';
+        decimal_check(text);
+    }
+    print_message("exact decimals: %d of 300000 taken\n", decimal_taken);
+    assert_int_equal(decimal_mismatches, 0);
+    assert_true(decimal_taken > 100000);
+}
+
 static void utf8_check_and_repair(void **state)
 {
     assert_true(text_is_utf8("plain ascii"));
@@ -129,6 +195,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shortest_floats),
         cmocka_unit_test(shortest_float_texts),
+        cmocka_unit_test(exact_decimals),
         cmocka_unit_test(utf8_check_and_repair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
