@@ -16,6 +16,7 @@ struct store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *ins_pred; /* cached: predictions are logged often, in batches */
+    sqlite3_stmt *ins_pred_n; /* the same for STORE_PRED_ROWS rows at once */
     int busy;               /* the last SQLite failure was SQLITE_BUSY (see st_db_fail) */
     int busy_ms;            /* the busy timeout set (store_set_busy_timeout) */
     bool readonly;          /* opened read-only: the file may not be written */

@@ -632,6 +632,30 @@ static void test_log_predictions(void **state)
     assert_int_equal(store_log_predictions(st, q, 3, &err), MLWB_OK);
     assert_int_equal(store_max_prediction_id(st, &id, &err), MLWB_OK);
     assert_int_equal(id, 6);
+
+    /* Big batches go in blocks of rows: a duplicate inside a block is still named, and
+     * still nothing of the batch stays; the same batch without it is kept whole. */
+    store_prediction big[40];
+    for (int i = 0; i < 40; i++) {
+        big[i] = p[i % 3];
+        big[i].id = 100 + i;
+    }
+    big[21].id = 5;
+    assert_int_equal(store_log_predictions(st, big, 40, &err), MLWB_ERR_STORE);
+    assert_non_null(strstr(err, "prediction 5:"));
+    free(err);
+    err = NULL;
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 6);
+    big[21].id = 121;
+    assert_int_equal(store_log_predictions(st, big, 40, &err), MLWB_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), 46);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions WHERE id >= 100 AND"
+                                      " id < 140 AND model_version = 4 AND"
+                                      " input = '[5.1,3.5,1.4,0.2]'"),
+                     40);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions WHERE id = 139 AND"
+                                      " latency_ms = 0.5 AND origin = 'prompt'"),
+                     1);
     store_close(&st);
 }
 
