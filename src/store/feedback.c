@@ -6,7 +6,11 @@
  * the primary key's job; store_put_feedback reads and writes in one BEGIN IMMEDIATE
  * transaction so two clients racing on one id get one NEW and one SAME/CONFLICT.
  * "Correct" is decided in SQL: the prediction's output {"label": ...} (json_extract)
- * equals the feedback's label.  Per-version counts use the predictions_model index.
+ * equals the feedback's label.  Per-version counts come from prediction_counts, which
+ * the log keeps with each batch (store.c; an index on model_version cost the log writer
+ * a third of its time).  A version's newest inputs are read backwards by id, which
+ * stops at `limit`: the newest rows are the active version's; a version with no count
+ * is not looked for at all.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +106,7 @@ mlwb_status store_quality(store *st, int64_t only, store_quality_row **rows, siz
     } else if ((rc = st_prep(st,
                       "SELECT v.model_version, v.n, coalesce(f.fb, 0), coalesce(f.ok, 0),"
                       " coalesce(f.abst, 0), coalesce(f.last, 0) FROM"
-                      " (SELECT model_version, count(*) AS n FROM predictions"
-                      "   GROUP BY model_version) v"
+                      " (SELECT model_version, n FROM prediction_counts WHERE n > 0) v"
                       " LEFT JOIN"
                       " (SELECT p.model_version AS mv, count(*) AS fb,"
                       "   sum(json_extract(p.output, '$.label') = f.label) AS ok,"
@@ -161,7 +164,8 @@ mlwb_status store_recent_inputs(store *st, int64_t v, int limit, char ***inputs,
         return MLWB_OK;
     if (!(list = calloc((size_t)limit, sizeof *list)))
         return err_set(err, MLWB_ERR_NOMEM, "out of memory");
-    if ((rc = st_prep(st, "SELECT input FROM predictions WHERE model_version = ?1"
+    if ((rc = st_prep(st, "SELECT input FROM predictions WHERE model_version = ?1 AND"
+                          " EXISTS (SELECT 1 FROM prediction_counts WHERE model_version = ?1)"
                           " ORDER BY id DESC LIMIT ?2", &s, what, err)) != MLWB_OK)
         goto out;
     sqlite3_bind_int64(s, 1, v);

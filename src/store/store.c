@@ -121,6 +121,14 @@ static const char *const migrations[] = {
     "ALTER TABLE models ADD COLUMN curve TEXT;",
     /* 3 -> 4: quality per model version counts its predictions without a full scan. */
     "CREATE INDEX predictions_model ON predictions(model_version);",
+    /* 4 -> 5: the counts are kept instead, one row per version, raised with each batch
+     * of the log: the index cost the log writer a third of its time per row (1.3 of
+     * 3.5 us), and the newest inputs of a version are the last rows anyway (read
+     * backwards by id). */
+    "CREATE TABLE prediction_counts(model_version INTEGER PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO prediction_counts SELECT model_version, count(*) FROM predictions"
+    "  WHERE model_version IS NOT NULL GROUP BY model_version;"
+    "DROP INDEX predictions_model;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -488,6 +496,7 @@ void store_close(store **pst)
         return;
     sqlite3_finalize(st->ins_pred);
     sqlite3_finalize(st->ins_pred_n);
+    sqlite3_finalize(st->cnt_pred);
     sqlite3_close_v2(st->db);
     free(st->path);
     free(st);
@@ -1227,13 +1236,18 @@ static mlwb_status prepare_prediction_inserts(store *st, const char *what, char 
             o += snprintf(sql + o, sizeof sql - (size_t)o, "%s(?,?,?,?,?,?,?)", r ? "," : "");
         rc = st_prep(st, sql, &st->ins_pred_n, what, err);
     }
+    if (rc == MLWB_OK && !st->cnt_pred)
+        rc = st_prep(st,
+                     "INSERT INTO prediction_counts(model_version, n) VALUES(?1, ?2)"
+                     " ON CONFLICT(model_version) DO UPDATE SET n = n + excluded.n",
+                     &st->cnt_pred, what, err);
     return rc;
 }
 
 static void release_prediction_inserts(store *st)
 {
-    sqlite3_stmt *ss[] = {st->ins_pred, st->ins_pred_n};
-    for (size_t i = 0; i < 2; i++)
+    sqlite3_stmt *ss[] = {st->ins_pred, st->ins_pred_n, st->cnt_pred};
+    for (size_t i = 0; i < 3; i++)
         if (ss[i]) {
             sqlite3_reset(ss[i]);
             sqlite3_clear_bindings(ss[i]); /* drop the caller's pointers */
@@ -1277,6 +1291,19 @@ mlwb_status store_log_predictions_busy(store *st, const store_prediction *rows, 
                 rc = st_db_fail(st, err, why);
                 goto done;
             }
+        }
+    }
+    /* each version's count, once per run of rows of one version (a batch mostly is) */
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && rows[j].model_version == rows[i].model_version; j++)
+            ;
+        sqlite3_stmt *s = st->cnt_pred;
+        sqlite3_reset(s);
+        sqlite3_bind_int64(s, 1, rows[i].model_version);
+        sqlite3_bind_int64(s, 2, (sqlite3_int64)(j - i));
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            rc = st_db_fail(st, err, "cannot count the logged predictions");
+            goto done;
         }
     }
     rc = st_tx_commit(st, what, err);

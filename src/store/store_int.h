@@ -17,6 +17,7 @@ struct store {
     char *path;
     sqlite3_stmt *ins_pred; /* cached: predictions are logged often, in batches */
     sqlite3_stmt *ins_pred_n; /* the same for STORE_PRED_ROWS rows at once */
+    sqlite3_stmt *cnt_pred;   /* raises a version's count in prediction_counts */
     int busy;               /* the last SQLite failure was SQLITE_BUSY (see st_db_fail) */
     int busy_ms;            /* the busy timeout set (store_set_busy_timeout) */
     bool readonly;          /* opened read-only: the file may not be written */

@@ -183,7 +183,7 @@ static void test_open_creates_schema(void **state)
     assert_null(st);
     store_close(&st); /* a cleared handle is a no-op */
 
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
     assert_int_equal(raw_int(f->path, "PRAGMA application_id"), 0x6d6c7762);
     assert_int_equal(raw_int(f->path,
                              "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name"
@@ -202,7 +202,7 @@ static void test_open_creates_schema(void **state)
     /* Reopening an up-to-date store changes nothing. */
     st = open_ok(f->path);
     store_close(&st);
-    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 4);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
 }
 
 static void test_dataset_round_trip(void **state)
@@ -1017,6 +1017,70 @@ static void test_log_predictions_busy(void **state)
     store_close(&st);
 }
 
+/* Each version's count of predictions is kept with the log (prediction_counts), and a
+ * store from before it (schema 4, with the predictions_model index) is upgraded with its
+ * counts filled in. */
+static void test_prediction_counts(void **state)
+{
+    fixture *f = *state;
+    store *st = open_ok(f->path);
+    char *err = NULL;
+    char texts[60][16];
+    store_prediction p[60];
+    for (int i = 0; i < 60; i++) {
+        snprintf(texts[i], sizeof texts[i], "[%d]", i);
+        p[i] = (store_prediction){.id = i + 1, .model_version = i < 45 || i % 2 ? 1 : 2,
+                                  .input_json = texts[i], .output_json = "{}",
+                                  .origin = "http", .created = 1700000000.0 + i};
+    }
+    assert_int_equal(store_log_predictions(st, p, 40, &err), MLWB_OK);
+    assert_int_equal(store_log_predictions(st, p + 40, 20, &err), MLWB_OK);
+    store_quality_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_quality(st, 0, &rows, &n, &err), MLWB_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(rows[0].model_version, 1);
+    assert_int_equal(rows[0].predictions, 45 + 8);
+    assert_int_equal(rows[1].model_version, 2);
+    assert_int_equal(rows[1].predictions, 7);
+    free(rows);
+
+    /* the newest inputs of a version, newest first; none for a version never used */
+    char **in = NULL;
+    assert_int_equal(store_recent_inputs(st, 2, 3, &in, &n, &err), MLWB_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(in[0], "[58]");
+    assert_string_equal(in[1], "[56]");
+    assert_string_equal(in[2], "[54]");
+    for (size_t i = 0; i < n; i++)
+        free(in[i]);
+    free(in);
+    assert_int_equal(store_recent_inputs(st, 9, 3, &in, &n, &err), MLWB_OK);
+    assert_int_equal(n, 0);
+    free(in);
+    store_close(&st);
+
+    /* back to schema 4 as an older mlwb left it, with rows it logged for version 3 */
+    raw_exec(f->path, "DROP TABLE prediction_counts;"
+                      "CREATE INDEX predictions_model ON predictions(model_version);"
+                      "INSERT INTO predictions(id, model_version, input) VALUES"
+                      " (100, 3, '[1]'), (101, 3, '[2]'), (102, 1, '[3]');"
+                      "PRAGMA user_version = 4;");
+    st = open_ok(f->path);
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 5);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master"
+                                      " WHERE name = 'predictions_model'"),
+                     0);
+    assert_int_equal(store_quality(st, 0, &rows, &n, &err), MLWB_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(rows[0].predictions, 54);
+    assert_int_equal(rows[1].predictions, 7);
+    assert_int_equal(rows[2].model_version, 3);
+    assert_int_equal(rows[2].predictions, 2);
+    free(rows);
+    store_close(&st);
+}
+
 /* --- the WAL under steady logging ---------------------------------------------------- */
 
 typedef struct steady_log {
@@ -1116,6 +1180,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reserve_ids_two_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reserve_ids_processes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_predictions_busy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prediction_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_keep_wal_small, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
