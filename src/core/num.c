@@ -102,7 +102,11 @@ static size_t shortest_exact(float v, char *out)
     int inclusive = (m & 1) == 0;
     int f = e - 2;
 
-    int x = (int)floor(log10(fabs((double)v)));  /* may be off by one: fixed below */
+    /* the decimal exponent, from log2|v| taken as the exponent plus the mantissa's
+     * fraction (low by at most 0.086): may be one too low near a power of ten, which
+     * the loop fixes (log10 itself cost more than the rest) */
+    double log2v = (be - 127) + (double)(bits & 0x7fffffu) / 8388608.0;
+    int x = (int)floor(log2v * 0.30102999566398120);
     for (int p = 1; p <= 9; p++) {
         for (int tries = 0; tries < 3; tries++) {
             int s = p - 1 - x;                    /* D ~ |v| * 10^s */
