@@ -222,8 +222,8 @@ static double threshold_for(double setting, const char *metrics_json)
 }
 
 /* The report and the alert figures for the active model, from store connection st.
- * The alert check (active_only) reads the active version's feedback alone: counting every
- * version's predictions is a pass over the whole log. */
+ * The alert check (active_only) reads the active version's row alone: every version's
+ * feedback is a pass over the whole feedback table. */
 static json_t *quality_report(engine *e, store *st, int active_only, eng_alert_state *al,
                               char **err)
 {

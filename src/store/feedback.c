@@ -91,10 +91,11 @@ mlwb_status store_quality(store *st, int64_t only, store_quality_row **rows, siz
     *rows = NULL;
     *n = 0;
     /* the versions with predictions, then their feedback (one pass over feedback); or,
-     * for one version, its feedback alone: no pass over the predictions */
+     * for one version, its count and its feedback alone */
     if (only > 0) {
         if ((rc = st_prep(st,
-                          "SELECT ?1, 0, count(*),"
+                          "SELECT ?1, coalesce((SELECT n FROM prediction_counts"
+                          "  WHERE model_version = ?1), 0), count(*),"
                           " coalesce(sum(json_extract(p.output, '$.label') = f.label), 0),"
                           " coalesce(sum(coalesce(json_extract(p.output, '$.abstained'), 0)), 0),"
                           " coalesce(max(f.created), 0)"

@@ -1396,8 +1396,8 @@ mlwb_status store_checkpoint(store *st, char **err)
      * next commit starts the WAL over.  It waits RESTART_WAIT_MS at most (a reader in
      * another process may stay long); a writer it holds off waits with its busy
      * timeout, and a busy restart is simply tried again at the next checkpoint. */
-    int log = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+    int log = 0;
+    int rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, NULL);
     if (rc == SQLITE_OK && log > 0) {
         sqlite3_busy_timeout(st->db, RESTART_WAIT_MS);
         rc = sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);

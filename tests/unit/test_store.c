@@ -1044,6 +1044,11 @@ static void test_prediction_counts(void **state)
     assert_int_equal(rows[1].model_version, 2);
     assert_int_equal(rows[1].predictions, 7);
     free(rows);
+    assert_int_equal(store_quality(st, 2, &rows, &n, &err), MLWB_OK);  /* one version */
+    assert_int_equal(n, 1);
+    assert_int_equal(rows[0].model_version, 2);
+    assert_int_equal(rows[0].predictions, 7);
+    free(rows);
 
     /* the newest inputs of a version, newest first; none for a version never used */
     char **in = NULL;

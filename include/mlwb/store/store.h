@@ -137,8 +137,7 @@ typedef struct store_quality_row {
 } store_quality_row;
 
 /* One row per model version that has logged predictions, in version order; or, with
- * only > 0, one row for that version's feedback alone (predictions is left 0: counting
- * them is a pass over the log, which the alert check must not pay). */
+ * only > 0, one row for that version alone (its feedback is all it reads of the log). */
 mlwb_status store_quality(store *st, int64_t only, store_quality_row **rows, size_t *n,
                           char **err);
 
