@@ -42,6 +42,7 @@ static const char usage_text[] =
     "       mlwb serve --listen [ADDR:]PORT [--token-file F] [--insecure] [--db PATH]\n"
     "       mlwb load SOURCE ... [--every DURATION] [--db PATH]\n"
     "       mlwb train knn|kmeans ... [--every DURATION] [--db PATH]\n"
+    "       (each role also takes --set NAME=VALUE, repeated: settings for the process)\n"
     "\n"
     "A terminal workbench for a small ML application: load data, train KNN and k-means\n"
     "models, serve predictions over HTTP.  With no script on a terminal, opens the full-screen\n"
@@ -219,15 +220,19 @@ static int parse_args(int argc, char **argv, opts *o)
 
 /* --- headless roles: mlwb serve | load | train ------------------------------------- */
 
-/* Append word w to line (quoted when the lexer would read it otherwise). */
-static int add_word(char *line, size_t cap, size_t *o, const char *w)
+/* Append to line a space (unless it is empty), then key= when key is not NULL, then w,
+ * quoted when the lexer would read it otherwise: "token-file=/a b" as one quoted word
+ * would be a positional argument, token-file="/a b" is the option. */
+static int add_kv(char *line, size_t cap, size_t *o, const char *key, const char *w)
 {
     int plain = *w && !strpbrk(w, " \t\r\n;#\"'\\");
-    size_t need = strlen(w) * 2 + 4;
+    size_t need = (key ? strlen(key) + 1 : 0) + strlen(w) * 2 + 4;
     if (*o + need >= cap)
         return -1;
     if (*o)
         line[(*o)++] = ' ';
+    if (key)
+        *o += (size_t)snprintf(line + *o, cap - *o, "%s=", key);
     if (plain) {
         *o += (size_t)snprintf(line + *o, cap - *o, "%s", w);
         return 0;
@@ -243,29 +248,52 @@ static int add_word(char *line, size_t cap, size_t *o, const char *w)
     return 0;
 }
 
-/* `mlwb serve|load|train ...`: the options of the role (--db, --json, --threads,
+static int add_word(char *line, size_t cap, size_t *o, const char *w)
+{
+    return add_kv(line, cap, o, NULL, w);
+}
+
+/* Append a word of a role's command: NAME=VALUE stays an option (the value quoted
+ * when it needs it), anything else is one word. */
+static int add_arg(char *line, size_t cap, size_t *o, const char *w)
+{
+    size_t k = strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+    char key[64];
+    if (k == 0 || k >= sizeof key || w[k] != '=')
+        return add_word(line, cap, o, w);
+    memcpy(key, w, k);
+    key[k] = 0;
+    return add_kv(line, cap, o, key, w + k + 1);
+}
+
+/* `mlwb serve|load|train ...`: the options of the role (--db, --json, --threads, --set;
  * --listen, --token-file, --insecure for serve; --every for load and train) and the
- * command it runs, built from the other words. */
+ * command it runs, built from the other words; --set NAME=VALUE ... becomes a 'set'
+ * command before it. */
 static int parse_role(int argc, char **argv, opts *o)
 {
     const char *role = argv[1], *every = NULL, *listen = NULL, *tfile = NULL;
-    int insecure = 0;
-    size_t cap = 65536, n = 0;
-    char *line = malloc(cap);
-    if (!line)
+    int insecure = 0, rc = 2, nset = 0;
+    size_t cap = 65536, n = 0, ns = 0;
+    char *line = malloc(cap), *sets = malloc(cap);
+    if (!line || !sets) {
+        free(line);
+        free(sets);
         return usage_error("%s", "out of memory");
-    line[0] = 0;
+    }
+    line[0] = sets[0] = 0;
+    add_word(sets, cap, &ns, "set");
     int serve = strcmp(role, "serve") == 0, words = 0;
-    if (!serve && add_word(line, cap, &n, role) != 0)
-        return usage_error("%s", "the command is too long");
+    if (!serve)
+        add_word(line, cap, &n, role);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *next = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = strcmp(a, "--db") == 0 || strcmp(a, "--threads") == 0 ||
                     strcmp(a, "--every") == 0 || strcmp(a, "--listen") == 0 ||
-                    strcmp(a, "--token-file") == 0;
+                    strcmp(a, "--token-file") == 0 || strcmp(a, "--set") == 0;
         if (takes && !next) {
-            free(line);
-            return usage_error("option '%s' needs an argument", a);
+            usage_error("option '%s' needs an argument", a);
+            goto out;
         }
         if (strcmp(a, "--db") == 0) {
             o->db = next;
@@ -273,10 +301,22 @@ static int parse_role(int argc, char **argv, opts *o)
             char *end;
             long t = strtol(next, &end, 10);
             if (*end || t < 1 || t > 256) {
-                free(line);
-                return usage_error("--threads '%s': expected a number from 1 to 256", next);
+                usage_error("--threads '%s': expected a number from 1 to 256", next);
+                goto out;
             }
             o->threads = (int)t;
+        } else if (strcmp(a, "--set") == 0) {
+            const char *eq = strchr(next, '=');
+            if (!eq || eq == next) {
+                usage_error("--set '%s': expected NAME=VALUE (mlwb -c settings lists them)",
+                            next);
+                goto out;
+            }
+            if (add_arg(sets, cap, &ns, next) != 0) {
+                usage_error("%s", "the settings are too long");
+                goto out;
+            }
+            nset++;
         } else if (strcmp(a, "--every") == 0 && !serve) {
             every = next;
         } else if (strcmp(a, "--listen") == 0 && serve) {
@@ -288,14 +328,14 @@ static int parse_role(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strncmp(a, "--", 2) == 0) {
-            free(line);
-            return usage_error("mlwb %s: unknown option '%s'", role, a);
+            usage_error("mlwb %s: unknown option '%s'", role, a);
+            goto out;
         } else if (serve) {
-            free(line);
-            return usage_error("mlwb serve: unexpected '%s' (give --listen [ADDR:]PORT)", a);
-        } else if (add_word(line, cap, &n, a) != 0) {
-            free(line);
-            return usage_error("%s", "the command is too long");
+            usage_error("mlwb serve: unexpected '%s' (give --listen [ADDR:]PORT)", a);
+            goto out;
+        } else if (add_arg(line, cap, &n, a) != 0) {
+            usage_error("%s", "the command is too long");
+            goto out;
         } else {
             words++;
         }
@@ -304,43 +344,49 @@ static int parse_role(int argc, char **argv, opts *o)
     }
     if (serve) {
         if (!listen) {
-            free(line);
-            return usage_error("%s", "mlwb serve needs --listen [ADDR:]PORT");
+            usage_error("%s", "mlwb serve needs --listen [ADDR:]PORT");
+            goto out;
         }
-        if (add_word(line, cap, &n, "serve") || add_word(line, cap, &n, listen)) {
-            free(line);
-            return usage_error("%s", "the command is too long");
+        if (add_word(line, cap, &n, "serve") || add_word(line, cap, &n, listen) ||
+            (tfile && add_kv(line, cap, &n, "token-file", tfile)) ||
+            (insecure && add_word(line, cap, &n, "insecure"))) {
+            usage_error("%s", "the command is too long");
+            goto out;
         }
-        if (tfile) {
-            char kv[4200];
-            snprintf(kv, sizeof kv, "token-file=%s", tfile);
-            if (add_word(line, cap, &n, kv) != 0) {
-                free(line);
-                return usage_error("%s", "the command is too long");
-            }
-        }
-        if (insecure)
-            add_word(line, cap, &n, "insecure");
         o->follow = EF_MODEL;
     } else if (!words) {
-        free(line);
-        return usage_error("mlwb %s needs what to %s, e.g. 'mlwb %s'", role, role,
-                           strcmp(role, "load") == 0 ? "load csv data.csv" : "train knn k=auto");
+        usage_error("mlwb %s needs what to %s, e.g. 'mlwb %s'", role, role,
+                    strcmp(role, "load") == 0 ? "load csv data.csv" : "train knn k=auto");
+        goto out;
     } else if (every) {
         if (strcmp(role, "train") == 0)  /* train what the loaders load */
             o->follow = EF_DATA | EF_MODEL;
-        char kv[128];
-        snprintf(kv, sizeof kv, "every=%.100s", every);
-        if (add_word(line, cap, &n, kv) != 0) {
-            free(line);
-            return usage_error("%s", "the command is too long");
+        if (add_kv(line, cap, &n, "every", every) != 0) {
+            usage_error("%s", "the command is too long");
+            goto out;
         }
+    }
+    if (nset) {  /* the settings first, then the role's command */
+        if (ns + n + 3 >= cap) {
+            usage_error("%s", "the command is too long");
+            goto out;
+        }
+        memcpy(sets + ns, "\n", 2);
+        memcpy(sets + ns + 1, line, n + 1);
+        free(line);
+        line = sets;
+        sets = NULL;
     }
     o->role_line = line;
     o->commands = line;
     o->no_tui = 1;
     o->bail = 1;
-    return 0;
+    line = NULL;
+    rc = 0;
+out:
+    free(line);
+    free(sets);
+    return rc;
 }
 
 /* Report what background work did since the last look: the results of jobs not yet

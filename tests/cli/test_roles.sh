@@ -97,3 +97,46 @@ wait "$SERVE"; check_eq server_sigterm_status $? 0
 PIDS=
 ok_db=$(sqlite3 "$db" 'PRAGMA integrity_check' 2>/dev/null || echo "no sqlite3")
 check_eq store_integrity "$ok_db" ok
+
+# --- --set, and words with blanks ----------------------------------------------------------
+"$MLWB" serve --db "$db" --listen 127.0.0.1:1 --set nosuch=1 >/dev/null 2>"$SCRATCH/err"
+check_eq set_unknown_status $? 1
+check_contains set_unknown_reason "$(cat "$SCRATCH/err")" "unknown option 'nosuch'"
+"$MLWB" serve --db "$db" --listen 127.0.0.1:1 --set http-threads=99 >/dev/null 2>"$SCRATCH/err"
+check_eq set_bad_value_status $? 1
+check_contains set_bad_value_reason "$(cat "$SCRATCH/err")" "http-threads=99: expected"
+"$MLWB" train knn --db "$db" --set promote >/dev/null 2>"$SCRATCH/err"
+check_eq set_needs_equals $? 2
+check_contains set_needs_equals_reason "$(cat "$SCRATCH/err")" "--set 'promote': expected NAME=VALUE"
+
+mkdir -p "$SCRATCH/a dir"
+sed '1s/species/the species/' samples/data/iris.csv > "$SCRATCH/a dir/b lanks.csv"
+"$MLWB" load csv "$SCRATCH/a dir/b lanks.csv" "label=the species" --db "$db" > "$SCRATCH/out" 2>&1
+check_eq load_blank_path_and_label $? 0
+check_contains load_blank_path_and_label_out "$(cat "$SCRATCH/out")" "150 rows x 4 columns, 3 classes"
+"$MLWB" train knn k=3 --db "$db" --set promote=always >/dev/null 2>&1
+check_eq train_with_set $? 0
+
+printf 'a-token-of-some-length\n' > "$SCRATCH/a dir/tok en"
+PORT=$(free_port)
+B=http://127.0.0.1:$PORT
+"$MLWB" serve --db "$db" --listen "127.0.0.1:$PORT" --token-file "$SCRATCH/a dir/tok en" \
+    --set model-name=iris --set http-max-instances=2 --set min-confidence=0.99 \
+    > "$SCRATCH/serve2.out" 2>&1 &
+SERVE=$!
+PIDS="$SERVE"
+wait_http "$B/healthz" 30
+code=$(curl -s -o /dev/null -w '%{http_code}' "$B/v2/models/iris")
+check_eq set_model_name "$code" 200
+code=$(curl -s -o /dev/null -w '%{http_code}' "$B/v2/models/default")
+check_eq set_model_name_default_gone "$code" 404
+AUTH="Authorization: Bearer a-token-of-some-length"
+code=$(curl -s -o /dev/null -w '%{http_code}' -d '{"instances": [[5.9, 3.0, 5.1, 1.8]]}' "$B/v1/predict")
+check_eq token_file_with_blank_needed "$code" 401
+body=$(curl -s -H "$AUTH" -d '{"instances": [[1,2,3,4],[1,2,3,4],[1,2,3,4]]}' "$B/v1/predict")
+check_contains set_max_instances "$body" "at most 2 per request"
+body=$(curl -s -H "$AUTH" -d '{"instances": [[6.0, 2.7, 5.1, 1.6]]}' "$B/v1/predict")
+check_contains set_min_confidence "$body" '"abstained":true'
+kill -TERM "$SERVE"
+wait "$SERVE"; check_eq server2_sigterm_status $? 0
+PIDS=

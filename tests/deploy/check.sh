@@ -91,8 +91,17 @@ run helm_template_variant_existing sh -c '"$1" template prod "$2" --namespace ml
     --set service.type=LoadBalancer --set image.repository=registry.example/mlwb \
     --set image.tag=0.1.0 --set train.kind=kmeans --set "train.params={choose=elbow}" \
     --set "load.source={csv,/data/new.csv,label=species}" \
-    --set "imagePullSecrets[0].name=regcred" --set nodeSelector.disk=ssd > "$3"' \
-    _ "$HELM" "$CHART" "$TMP/helm-existing.yaml"
+    --set "imagePullSecrets[0].name=regcred" --set nodeSelector.disk=ssd \
+    --set server.settings.model-name=iris --set-string server.settings.min-confidence=0.6 \
+    > "$3"' _ "$HELM" "$CHART" "$TMP/helm-existing.yaml"
+if grep -q '"model-name=iris"' "$TMP/helm-existing.yaml" &&
+   grep -q '"min-confidence=0.6"' "$TMP/helm-existing.yaml"; then
+    ok helm_server_settings_become_set_args
+else
+    not_ok helm_server_settings_become_set_args "no --set args in the rendered Deployment"
+fi
+run_fails helm_schema_rejects_bad_setting_name "$HELM" template x "$CHART" \
+    --set "server.settings.Bad_Name=1"
 run helm_template_variant_paused sh -c '"$1" template idle "$2" --set replicas=0 \
     --set load.enabled=false --set train.enabled=false --set token.value=s3cret-token-1 > "$3"' \
     _ "$HELM" "$CHART" "$TMP/helm-paused.yaml"
