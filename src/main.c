@@ -205,6 +205,12 @@ static int parse_args(int argc, char **argv, opts *o)
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(usage_text, stdout);
             exit(0);
+        } else if (strcmp(a, "serve") == 0 || strcmp(a, "load") == 0 ||
+                   strcmp(a, "train") == 0) {
+            return usage_error("'%s' is a role: give it first, then its options "
+                               "(mlwb %s ... --db PATH)", a, a);
+        } else if (a[0] != '-') {
+            return usage_error("unexpected '%s' (commands go in -c \"...\" or -f FILE)", a);
         } else {
             return usage_error("unknown option '%s'", a);
         }

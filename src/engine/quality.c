@@ -307,11 +307,17 @@ static json_t *quality_report(engine *e, store *st, int active_only, eng_alert_s
         al->max_drift = worst;
         if (drift && isfinite(set_drift) && !isnan(worst) && worst > set_drift) {
             al->drift_alert = 1;
+            char how[64];   /* a feature constant in training moves infinitely many sds */
+            if (isinf(worst))
+                snprintf(how, sizeof how, "moved off its constant training value");
+            else
+                snprintf(how, sizeof how, worst < 1e6 ? "moved %.2f training sds"
+                                                      : "moved %.3g training sds", worst);
             json_array_append_new(
-                alerts, json_sprintf("input drift: %s moved %.2f training sds over the last "
-                                     "%lld requests of model v%lld (alert above %.2f)",
+                alerts, json_sprintf("input drift: %s %s over the last %lld requests of "
+                                     "model v%lld (alert above %.2f)",
                                      json_string_value(json_object_get(drift, "max_feature")),
-                                     worst,
+                                     how,
                                      (long long)json_integer_value(json_object_get(drift, "requests")),
                                      (long long)active->version, set_drift));
         }

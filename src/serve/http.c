@@ -50,7 +50,11 @@
  * - Framing that a proxy in front could read another way is refused on the first call
  *   with 400 and "Connection: close" (request smuggling): Content-Length headers with
  *   different values, Content-Length with Transfer-Encoding, two Transfer-Encoding
- *   headers; a Transfer-Encoding other than chunked is 501.
+ *   headers, a blank between a header's name and its colon, two Host headers; a
+ *   Transfer-Encoding other than chunked is 501.  MHD_OPTION_STRICT_FOR_CLIENT makes
+ *   libmicrohttpd itself refuse an HTTP/1.1 request without Host.  (libmicrohttpd
+ *   0.9.75 sends the status line and headers of its own 400s twice, e.g. for
+ *   "Content-Length: abc"; the status is right and the connection is closed.)
  * - Our own unescaping (unescape()) keeps "%00" from cutting the path or a query value
  *   short: such a request is answered 400 before it is routed.
  * - A request is validated completely before anything is predicted or logged, so a
@@ -277,6 +281,10 @@ void sb_json_str(sb *b, const char *s)
  * JSON real ("0.8", "1.0", "1e-05"). */
 void sb_real(sb *b, float v)
 {
+    if (!isfinite(v)) {   /* JSON has no inf or nan (http_check_range keeps them out) */
+        sb_puts(b, "null");
+        return;
+    }
     char tmp[NUM_F32_TEXT + 2];
     size_t n = num_f32_text(v, tmp);
     if (!memchr(tmp, '.', n) && !memchr(tmp, 'e', n) && !memchr(tmp, 'n', n)) {
@@ -437,6 +445,13 @@ void http_batch_free(struct batch *b)
     if (b->x && b->x != b->inl)
         free(b->x);
     b->x = NULL;
+}
+
+const char *http_json_why(const json_error_t *je)
+{
+    if (strstr(je->text, "JSON_ALLOW_NUL"))   /* jansson names its flag */
+        return "\\u0000 (a NUL character) is not allowed in a string";
+    return je->text;
 }
 
 const char *http_json_kind(const json_t *v)
@@ -635,7 +650,7 @@ void http_pred_json(sb *res, const mdl *m, const pred_out *o)
 {
     if (m->km) {  /* k-means: the nearest centroid and the distance to it */
         sb_printf(res, "{\"cluster\":%d,\"distance\":", (int)o->label);
-        sb_printf(res, "%.15g", o->dist);
+        sb_printf(res, isfinite(o->dist) ? "%.15g" : "null", o->dist);
     } else if (o->abstained) {  /* set min-confidence: no guess */
         sb_puts(res, "{\"label\":null,\"confidence\":");
         sb_real(res, o->conf);
@@ -662,7 +677,7 @@ static void explain_json(sb *out, const mdl *m, const float *x)
         km_model_distances(m->km, x, d);
         sb_puts(out, ",\"distances\":[");
         for (size_t i = 0; i < k; i++)
-            sb_printf(out, "%s%.15g", i ? "," : "", d[i]);
+            sb_printf(out, isfinite(d[i]) ? "%s%.15g" : "%snull", i ? "," : "", d[i]);
         sb_putc(out, ']');
         free(d);
         return;
@@ -731,6 +746,49 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
 }
 
 /* The shared predict path: one model reference for the whole request. */
+/* No model active: 503 before the request's content is read, whatever it is (the
+ * documented order: path, method, token, the active model, then the content). */
+bool http_no_model(struct call *c, enum MHD_Result *q)
+{
+    if (reg_active_version(c->s->reg) != 0)
+        return false;
+    *q = http_reply_error(c, MHD_HTTP_SERVICE_UNAVAILABLE, "no active model");
+    return true;
+}
+
+bool http_check_range(const mdl *m, const struct batch *b, const char *name, bool flat,
+                      struct perr *pe)
+{
+    size_t d = b->d;
+    bool scaled = m->knn ? knn_model_scale(m->knn) != KNN_SCALE_NONE : km_model_scaled(m->km);
+    for (size_t i = 0; i < b->n; i++) {
+        for (size_t j = 0; j < d; j++) {
+            double x = b->x[i * d + j], z = fabs(x);
+            if (scaled) {
+                double mean = m->knn ? knn_scale_mean(m->knn, j) : km_model_scale_mean(m->km, j);
+                double sd = m->knn ? knn_scale_sd(m->knn, j) : km_model_scale_sd(m->km, j);
+                z = fabs((x - mean) / sd);
+            }
+            if (z <= HTTP_MAX_SCALED)
+                continue;
+            char place[160];
+            if (flat)
+                snprintf(place, sizeof place, "%s[%zu]", name, i * d + j);
+            else
+                snprintf(place, sizeof place, "%s[%zu][%zu]", name, i, j);
+            if (scaled)
+                return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                                 "%s: %g is too far from the training data (%.3g training "
+                                 "sds from the mean of '%s'; at most %g)",
+                                 place, x, z, mdl_feature_name(m, j), HTTP_MAX_SCALED);
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                             "%s: %g is too large for the model (at most %g in size)", place,
+                             x, HTTP_MAX_SCALED);
+        }
+    }
+    return true;
+}
+
 enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct source *src)
 {
     mdl *m = reg_acquire(c->s->reg);
@@ -743,7 +801,8 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
         q = http_reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
                         "the active model (version %" PRId64 ", kind %s) cannot predict here",
                         m->version, m->kind);
-    } else if (!fill(src, mdl_dims(m), &b, &pe)) {
+    } else if (!fill(src, mdl_dims(m), &b, &pe) ||
+               !http_check_range(m, &b, src->name, src->flat, &pe)) {
         q = http_reply_error(c, pe.status, "%s", pe.msg);
     } else {
         q = predict_batch(c, m, &b);
@@ -759,8 +818,8 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
  * jansson's parse (a tree of objects, then walked) was the largest user-space cost of a
  * one-instance prediction.  This reads exactly one shape, {"instances": [[n, ...], ...]}
  * with JSON whitespace anywhere between tokens and nothing else, straight into floats.
- * Anything else — another key, a string, an escape, nesting, a number jansson would
- * refuse or read differently (an integer past 18 digits, a real that overflows), an
+ * Anything else — another key, a string, an escape, nesting, a number this reader
+ * leaves to jansson (64 bytes or more, or one that overflows a double), an
  * instance of another width, no instances or too many — is not this shape, and the full
  * path (http_parse_predict_post + http_fill_json) reads it and gives every error its
  * message.  So the fast path changes no answer, only the cost. */
@@ -791,15 +850,12 @@ static const char *json_number(const char *p, const char *end, double *out)
     if (q >= end || *q < '0' || *q > '9')
         return NULL;
     q = *q == '0' ? q + 1 : skip_digits(q, end);
-    bool real = false;
     if (q < end && *q == '.') {  /* a fraction: at least one digit */
-        real = true;
         const char *digits = q + 1;
         if ((q = skip_digits(digits, end)) == digits)
             return NULL;
     }
     if (q < end && (*q == 'e' || *q == 'E')) {  /* an exponent: a sign, digits */
-        real = true;
         const char *digits = q + 1;
         if (digits < end && (*digits == '+' || *digits == '-'))
             digits++;
@@ -808,15 +864,16 @@ static const char *json_number(const char *p, const char *end, double *out)
     }
     size_t n = (size_t)(q - p);
     char tok[64];
-    if (n >= sizeof tok || (!real && n > 18))  /* long: jansson may refuse it (too big) */
+    if (n >= sizeof tok)  /* long: the full path reads it */
         return NULL;
-    /* jansson reads an integer as a long long ("-0" is 0), a real with strtod (the
-     * handler threads read numbers in the C locale); most reals need no strtod */
+    /* The full path's jansson (JSON_DECODE_INT_AS_REAL) reads every number with strtod
+     * (the handler threads read numbers in the C locale; "-0" is -0); most need no
+     * strtod here */
     double v;
-    if (!real || !num_decimal_exact(p, q, &v)) {
+    if (!num_decimal_exact(p, q, &v)) {
         memcpy(tok, p, n);
         tok[n] = '\0';
-        v = real ? strtod(tok, NULL) : (double)strtoll(tok, NULL, 10);
+        v = strtod(tok, NULL);
     }
     if (!isfinite(v))
         return NULL;
@@ -912,10 +969,10 @@ bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
                          "the request body is empty: expected {\"instances\": [[...], ...]}");
     json_error_t je;
-    json_t *d = json_loadb(body, len, 0, &je);
+    json_t *d = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
     if (!d)
-        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d column %d: %s",
-                         je.line, je.column, je.text);
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
+                         je.line, je.column, http_json_why(&je));
     const json_t *inst = json_is_object(d) ? json_object_get(d, "instances") : NULL;
     bool ok = false;
     if (!json_is_object(d))
@@ -945,10 +1002,10 @@ bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct sour
 {
     *doc = NULL;
     json_error_t je;
-    json_t *d = json_loads(prompt, JSON_DECODE_ANY, &je);
+    json_t *d = json_loads(prompt, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
     if (!d)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
-                         je.column, je.text);
+                         je.column, http_json_why(&je));
     if (!json_is_array(d)) {
         http_fail(pe, MHD_HTTP_BAD_REQUEST,
                   "prompt: expected a list of instances like [[5.1,3.5,1.4,0.2]], got %s",
@@ -990,9 +1047,12 @@ bool http_fill_body(const char *body, size_t len, size_t d, size_t max, struct b
 
 static enum MHD_Result h_predict_post(struct call *c)
 {
+    enum MHD_Result q;
+    if (http_no_model(c, &q))
+        return q;
     struct batch fast;
     if (http_fill_instances_fast(c->body, c->len, c->s->max_instances, &fast)) {
-        enum MHD_Result q = http_predict_from(
+        q = http_predict_from(
             c, fill_fast, &(struct source){.ready = &fast, .text = c->body, .len = c->len,
                                            .name = "instances", .max = c->s->max_instances});
         http_batch_free(&fast);
@@ -1003,18 +1063,22 @@ static enum MHD_Result h_predict_post(struct call *c)
     struct perr pe;
     if (!http_parse_predict_post(c->body, c->len, c->s->max_instances, &doc, &src, &pe))
         return http_reply_error(c, pe.status, "%s", pe.msg);
-    enum MHD_Result q = http_predict_from(c, http_fill_json, &src);
+    q = http_predict_from(c, http_fill_json, &src);
     json_decref(doc);
     return q;
 }
 
 static enum MHD_Result h_predict_get(struct call *c)
 {
+    enum MHD_Result q;
+    if (http_no_model(c, &q))
+        return q;
     const char *x = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "x");
     if (!x)
         return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                            "query parameter 'x' is required, e.g. ?x=5.1,3.5,1.4,0.2");
     return http_predict_from(c, http_fill_list, &(struct source){.text = x, .name = "x",
+                                                                .flat = true,
                                                                 .max = c->s->max_instances});
 }
 
@@ -1022,6 +1086,9 @@ static enum MHD_Result h_predict_get(struct call *c)
  * A list of instances, or one flat instance. */
 static enum MHD_Result h_predict_prompt(struct call *c)
 {
+    enum MHD_Result q;
+    if (http_no_model(c, &q))
+        return q;
     const char *p = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "prompt");
     if (!p)
         return http_reply_error(c, MHD_HTTP_BAD_REQUEST,
@@ -1031,7 +1098,7 @@ static enum MHD_Result h_predict_prompt(struct call *c)
     struct perr pe;
     if (!http_parse_prompt(p, c->s->max_instances, &doc, &src, &pe))
         return http_reply_error(c, pe.status, "%s", pe.msg);
-    enum MHD_Result q = http_predict_from(c, http_fill_json, &src);
+    q = http_predict_from(c, http_fill_json, &src);
     json_decref(doc);
     return q;
 }
@@ -1350,9 +1417,10 @@ static enum MHD_Result reply_busy(struct call *c)
 /* The headers that frame a body, counted (MHD_lookup_connection_value sees only the first
  * of a repeated header). */
 struct framing {
-    unsigned n_cl, n_te;
+    unsigned n_cl, n_te, n_host;
     const char *cl, *te;    /* the first of each */
     bool cl_differ;         /* Content-Length headers with different values */
+    const char *blank_name; /* a header name with a blank ("Content-Length : 5") */
 };
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -1362,6 +1430,10 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     struct framing *f = cls;
     if (!value)
         value = "";
+    if (!f->blank_name && (!*key || strpbrk(key, " \t")))
+        f->blank_name = key;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        f->n_host++;
     if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
         if (f->n_cl++ == 0)
             f->cl = value;
@@ -1374,11 +1446,17 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-/* A request whose body's length could be read two ways (by us and by a proxy in front):
+/* A request whose body's length (or target) could be read two ways (by us and by a proxy
+ * in front):
  * refused, and the connection closed after the answer, so that no bytes of it are read
  * as the next request (request smuggling).  NULL when the framing is clear. */
 static const char *ambiguous_framing(const struct framing *f)
 {
+    if (f->blank_name)   /* libmicrohttpd keeps the blank, and "Content-Length " frames
+                            nothing: its body would be read as the next request */
+        return "a header name has a blank before its colon (RFC 9112, 5.1)";
+    if (f->n_host > 1)
+        return "the request has more than one Host header";
     if (f->cl_differ)
         return "the request has Content-Length headers with different values";
     if (f->n_cl && f->n_te)
@@ -1805,6 +1883,7 @@ mlwb_status http_start(engine *e, const http_opts *o, http_server **out, char **
                             o->header_size ? o->header_size : (size_t)HEADER_MEMORY,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
+                            MHD_OPTION_STRICT_FOR_CLIENT, 1,
                             MHD_OPTION_END);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_mutex_lock(&s->log_mu);

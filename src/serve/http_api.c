@@ -132,7 +132,7 @@ bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r, s
     json_t *doc = json_loadb(body, len, 0, &je);
     if (!doc)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
-                         je.line, je.column, je.text);
+                         je.line, je.column, http_json_why(&je));
     bool ok = false;
     json_t *id = json_object_get(doc, "id"), *label = json_object_get(doc, "label");
     const char *ls = json_string_value(label);
@@ -140,14 +140,24 @@ bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r, s
         http_fail(pe, MHD_HTTP_BAD_REQUEST,
                   "expected a JSON object {\"id\": N, \"label\": \"...\"}, got %s",
                   http_json_kind(doc));
-    else if (!json_is_integer(id) || json_integer_value(id) < 1)
+    else if (!json_is_integer(id) || json_integer_value(id) < 1) {
+        char got[48];
+        if (json_is_number(id))   /* say which number: -3, 0, 1.5 */
+            snprintf(got, sizeof got, "%.17g", json_number_value(id));
+        else
+            snprintf(got, sizeof got, "%s", id ? http_json_kind(id) : "nothing");
         http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                  "field 'id': expected a prediction id (a positive integer), got %s",
-                  id ? http_json_kind(id) : "nothing");
-    else if (!ls || !*ls || strlen(ls) >= sizeof r->label)
+                  "field 'id': expected a prediction id (a positive integer), got %s", got);
+    } else if (!ls || !*ls || strlen(ls) >= sizeof r->label) {
+        char got[48];
+        if (ls)
+            snprintf(got, sizeof got, *ls ? "a string of %zu bytes" : "an empty string",
+                     strlen(ls));
+        else
+            snprintf(got, sizeof got, "%s", label ? http_json_kind(label) : "nothing");
         http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                  "field 'label': expected a string of 1 to 200 bytes, got %s",
-                  label ? http_json_kind(label) : "nothing");
+                  "field 'label': expected a string of 1 to 200 bytes, got %s", got);
+    }
     else {
         r->id = json_integer_value(id);
         memcpy(r->label, ls, strlen(ls) + 1);
@@ -217,6 +227,8 @@ static void gauge(sb *b, const char *name, const char *help, double v)
     sb_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
     if (isnan(v))
         sb_printf(b, "%s NaN\n", name);
+    else if (isinf(v))   /* the exposition format's spelling, as in the buckets' +Inf */
+        sb_printf(b, "%s %s\n", name, v > 0 ? "+Inf" : "-Inf");
     else
         sb_printf(b, "%s %.17g\n", name, v);
 }

@@ -169,6 +169,19 @@ static const struct {
       .example = "{\"error\":\"no active model\"}",
       .header = "Retry-After",
       .header_desc = "Seconds to wait before retrying (when busy)."}},
+    {"Busy",
+     {.code = "503",
+      .desc = "The listener already holds its budget of request bodies: retry.",
+      .example = "{\"error\":\"server busy: too many request bodies in flight; retry\"}",
+      .header = "Retry-After",
+      .header_desc = "Seconds to wait before retrying."}},
+    {"MethodNotAllowed",
+     {.code = "405",
+      .desc = "The path exists, but not with this method (`HEAD` on a prediction route, "
+              "`OPTIONS`, `DELETE`, ...).",
+      .example = "{\"error\":\"method DELETE not allowed on /v1/predict\"}",
+      .header = "Allow",
+      .header_desc = "The methods the path takes, e.g. `GET, HEAD`."}},
     {"InternalError",
      {.code = "500",
       .desc = "Out of memory, or the store could not be read.",
@@ -288,7 +301,7 @@ static const doc_op ops[] = {
        .desc = "Another label was given for this prediction before.",
        .example = "{\"error\":\"prediction 1 already has the label 'setosa'; feedback is "
                   "given once\"}"},
-      R413, R500}},
+      R413, R500, {.code = "503", .ref = "Busy"}}},
     /* --- models -------------------------------------------------------------------- */
     {"get", "/v1/models", "listModels", "models", "List the model versions",
      "Every stored model version (`models`), and the active one as it serves (`model`, "
@@ -897,6 +910,8 @@ static json_t *operation(const doc_op *op)
     json_t *rs = json_object();
     for (size_t i = 0; i < COUNT(op->resp) && op->resp[i].code; i++)
         put(rs, op->resp[i].code, response(&op->resp[i]));
+    if (!json_object_get(rs, "405"))   /* every path refuses the methods it lacks */
+        put(rs, "405", ref("responses", "MethodNotAllowed"));
     put(o, "responses", rs);
     if (op->auth)  /* the token is needed only when the server has one */
         put(o, "security",

@@ -148,12 +148,14 @@ bool http_fail(struct perr *pe, unsigned status, const char *fmt, ...)
 bool http_batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe);
 void http_batch_free(struct batch *b);
 const char *http_json_kind(const json_t *v);  /* "an object", "a number", ... */
+/* jansson's reason for a parse error, in words for the client. */
+const char *http_json_why(const json_error_t *je);
 bool http_to_float(double v, float *out);     /* finite and within float32, or false */
 
 /* Where the instances come from, for the fill functions. */
 struct source {
     const json_t *rows;   /* JSON: an array of instances */
-    bool flat;            /* JSON: `rows` is itself one instance */
+    bool flat;            /* one instance: JSON `rows` is it, or the query list */
     const char *name;     /* "instances", "prompt", "x": names the place in errors */
     const char *text;     /* query string: "5.1,3.5,1.4,0.2"; or a POST body (len bytes) */
     size_t len;
@@ -161,6 +163,15 @@ struct source {
     size_t max;           /* instances allowed (the server's max_instances) */
 };
 
+/* Every value of b within HTTP_MAX_SCALED of the training data in the model's space
+ * (training sds when it scales, else plain size); else false with a 400 naming the value
+ * ("name[i][j]", or "name[i*d+j]" when flat).  Beyond, float distances overflow to inf:
+ * a meaningless answer, and not JSON. */
+#define HTTP_MAX_SCALED 1e15
+bool http_check_range(const mdl *m, const struct batch *b, const char *name, bool flat,
+                      struct perr *pe);
+/* 503 "no active model" (into *q) when no model is active. */
+bool http_no_model(struct call *c, enum MHD_Result *q);
 typedef bool (*fill_fn)(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 bool http_fill_json(const struct source *src, size_t d, struct batch *b, struct perr *pe);
 bool http_fill_list(const struct source *src, size_t d, struct batch *b, struct perr *pe);
@@ -196,9 +207,10 @@ bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r,
                          struct perr *pe);
 
 /* POST /v2/models/{name}/infer: the body as a JSON object (*doc: json_decref it), then
- * its one input tensor as rows of d features (at most max) into b. */
+ * its one input tensor as rows of d features (at most max) into b; *nested tells whether
+ * `data` was nested as the shape says (data[i][j]) or flat (data[i*d+j]). */
 bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct perr *pe);
-bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
+bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b, bool *nested,
                       struct perr *pe);
 
 /* The route of a request path: its RT_* id, its pattern in *pattern (when not NULL) and

@@ -79,33 +79,66 @@ enum MHD_Result h_v2_model(struct call *c)
     return http_reply_json(c, MHD_HTTP_OK, o);
 }
 
-/* Flatten `data` (numbers, or arrays of them at any depth) into x (want values). */
-static bool flatten(const json_t *v, float *x, size_t want, size_t *got, struct perr *pe)
+/* One value of `data` (at "inputs[0].data[...]" = place) into *x. */
+static bool one_value(const json_t *v, const char *place, float *x, struct perr *pe)
 {
-    if (json_is_array(v)) {
-        size_t i;
-        const json_t *e;
-        json_array_foreach(v, i, e)
-            if (!flatten(e, x, want, got, pe))
+    if (!json_is_number(v))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: expected a number, got %s", place,
+                         http_json_kind(v));
+    if (!http_to_float(json_number_value(v), x))
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s: not a finite number within float32",
+                         place);
+    return true;
+}
+
+/* `data` into x: flat (n*d numbers, row-major) or nested as the shape says (n arrays of
+ * d numbers; [d] numbers for a one-row shape [d]). */
+static bool read_data(const json_t *data, size_t n, size_t d, bool rank2, float *x,
+                      bool *nested, struct perr *pe)
+{
+    size_t got = json_array_size(data);
+    char place[96];
+    *nested = got > 0 && json_is_array(json_array_get(data, 0));
+    if (!*nested) {
+        if (got != n * d)
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                             "inputs[0].data: %zu values, the shape [%zu, %zu] holds %zu", got,
+                             n, d, n * d);
+        for (size_t k = 0; k < got; k++) {
+            snprintf(place, sizeof place, "inputs[0].data[%zu]", k);
+            if (!one_value(json_array_get(data, k), place, &x[k], pe))
                 return false;
+        }
         return true;
     }
-    if (!json_is_number(v))
-        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "inputs[0].data[%zu]: expected a number, got %s",
-                         *got, http_json_kind(v));
-    if (*got >= want)
+    if (!rank2)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                         "inputs[0].data: more than the %zu values its shape holds", want);
-    if (!http_to_float(json_number_value(v), &x[*got]))
+                         "inputs[0].data: the shape [%zu] takes %zu numbers, not arrays", d, d);
+    if (got != n)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                         "inputs[0].data[%zu]: not a finite number within float32", *got);
-    (*got)++;
+                         "inputs[0].data: %zu rows, the shape [%zu, %zu] has %zu", got, n, d, n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *row = json_array_get(data, i);
+        if (!json_is_array(row))
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                             "inputs[0].data[%zu]: expected an array of %zu numbers (a row of "
+                             "the shape [%zu, %zu]), got %s", i, d, n, d, http_json_kind(row));
+        if (json_array_size(row) != d)
+            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
+                             "inputs[0].data[%zu]: %zu values, a row of the shape [%zu, %zu] "
+                             "holds %zu", i, json_array_size(row), n, d, d);
+        for (size_t j = 0; j < d; j++) {
+            snprintf(place, sizeof place, "inputs[0].data[%zu][%zu]", i, j);
+            if (!one_value(json_array_get(row, j), place, &x[i * d + j], pe))
+                return false;
+        }
+    }
     return true;
 }
 
 /* The request's one input tensor into b; false with pe set. */
-bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
-                        struct perr *pe)
+bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b, bool *nested,
+                      struct perr *pe)
 {
     const json_t *inputs = json_object_get(doc, "inputs");
     if (!json_is_array(inputs) || json_array_size(inputs) != 1)
@@ -147,14 +180,7 @@ bool http_infer_input(const json_t *doc, size_t d, size_t max, struct batch *b,
                          data ? http_json_kind(data) : "nothing");
     if (!http_batch_alloc(b, n, d, pe))
         return false;
-    size_t got = 0;
-    if (!flatten(data, b->x, n * d, &got, pe))
-        return false;
-    if (got != n * d)
-        return http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                         "inputs[0].data: %zu values, the shape [%zu, %zu] holds %zu", got, n, d,
-                         n * d);
-    return true;
+    return read_data(data, n, d, rank == 2, b->x, nested, pe);
 }
 
 bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct perr *pe)
@@ -167,7 +193,7 @@ bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct per
     json_t *d = json_loadb(body, len, 0, &je);
     if (!d)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
-                         je.line, je.column, je.text);
+                         je.line, je.column, http_json_why(&je));
     if (!json_is_object(d)) {
         http_fail(pe, MHD_HTTP_BAD_REQUEST, "expected a JSON object {\"inputs\": [...]}, got %s",
                   http_json_kind(d));
@@ -184,6 +210,9 @@ enum MHD_Result h_v2_infer(struct call *c)
     if (!known_name(c, name, sizeof name))
         return http_reply_error(c, MHD_HTTP_NOT_FOUND, "no model '%.60s' (this server's model "
                                 "is '%s')", c->arg, name);
+    enum MHD_Result q;
+    if (http_no_model(c, &q))
+        return q;
     json_t *doc;
     struct perr pe;
     if (!http_parse_infer_doc(c->body, c->len, &doc, &pe))
@@ -195,8 +224,9 @@ enum MHD_Result h_v2_infer(struct call *c)
     }
     struct batch b = {0};
     pred_out *po = NULL;
-    enum MHD_Result q;
-    if (!http_infer_input(doc, mdl_dims(m), c->s->max_instances, &b, &pe)) {
+    bool nested = false;
+    if (!http_infer_input(doc, mdl_dims(m), c->s->max_instances, &b, &nested, &pe) ||
+        !http_check_range(m, &b, "inputs[0].data", !nested, &pe)) {
         q = http_reply_error(c, pe.status, "%s", pe.msg);
         goto out;
     }

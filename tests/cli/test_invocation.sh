@@ -12,6 +12,10 @@ check_contains bad-option-message "$(cat "$SCRATCH/err")" "unknown option '--fro
 $MLWB -f "$SCRATCH/nosuch.mlwb" 2>"$SCRATCH/err"; check_eq missing-script-status $? 2
 check_contains missing-script-message "$(cat "$SCRATCH/err")" "nosuch.mlwb: cannot open: No such file or directory"
 $MLWB -c 'help' -f x 2>/dev/null; check_eq c-and-f-status $? 2
+$MLWB --db "$db" serve --listen 127.0.0.1:1 2>"$SCRATCH/err"; check_eq role-not-first-status $? 2
+check_contains role-not-first-message "$(cat "$SCRATCH/err")" "'serve' is a role: give it first"
+$MLWB help 2>"$SCRATCH/err"; check_eq stray-word-status $? 2
+check_contains stray-word-message "$(cat "$SCRATCH/err")" "unexpected 'help' (commands go in -c"
 
 # The issue's own examples.
 last=$($MLWB --db "$db" --json -c 'load sample iris; train knn k=5; predict 5.1 3.5 1.4 0.2' | tail -1)

@@ -88,7 +88,8 @@ static inline bool fuzz_infer_body(const char *body, size_t len, size_t d, size_
     json_t *doc;
     if (!http_parse_infer_doc(body, len, &doc, pe))
         return false;
-    bool ok = http_infer_input(doc, d, max, b, pe);
+    bool nested;
+    bool ok = http_infer_input(doc, d, max, b, &nested, pe);
     json_decref(doc);
     return ok;
 }

@@ -85,8 +85,16 @@ call -d '{"id": 999999, "label": "setosa"}' "$B/v1/feedback"
 expect fb_unknown 404 'no prediction 999999'
 call -d '{"id": "x", "label": "setosa"}' "$B/v1/feedback"
 expect fb_bad_id 400 "field 'id'"
+call -d '{"id": -3, "label": "setosa"}' "$B/v1/feedback"
+expect fb_negative_id 400 "field 'id': expected a prediction id (a positive integer), got -3"
+call -d '{"id": 1.5, "label": "setosa"}' "$B/v1/feedback"
+expect fb_real_id 400 "got 1.5"
 call -d "{\"id\": $ID1}" "$B/v1/feedback"
 expect fb_no_label 400 "field 'label'"
+call -d "{\"id\": $ID1, \"label\": \"\"}" "$B/v1/feedback"
+expect fb_empty_label 400 "field 'label': expected a string of 1 to 200 bytes, got an empty string"
+call --data-binary "{\"id\": $ID1, \"label\": \"a\\u0000b\"}" "$B/v1/feedback"
+expect fb_nul_label 400 'a NUL character) is not allowed in a string'
 call -d '{"id": 1, ' "$B/v1/feedback"
 expect fb_bad_json 400 'invalid JSON'
 call "$B/v1/feedback"
@@ -159,6 +167,19 @@ call -d '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "INT8", "data": 
 expect v2_bad_type 400 'inputs[0].datatype'
 call -d '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, "a", 3, 4]}]}' "$B/v2/models/default/infer"
 expect v2_bad_value 400 'inputs[0].data[1]: expected a number'
+# nested data must follow the shape
+call -d '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [[1, 2], [3, 4]]}]}' "$B/v2/models/default/infer"
+expect v2_nested_rows_vs_shape 400 'inputs[0].data: 2 rows, the shape [1, 4] has 1'
+call -d '{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32", "data": [[1, 2, 3, 4], []]}]}' "$B/v2/models/default/infer"
+expect v2_nested_short_row 400 'inputs[0].data[1]: 0 values, a row of the shape [2, 4] holds 4'
+call -d '{"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [[1, 2, 3, [4]]]}]}' "$B/v2/models/default/infer"
+expect v2_nested_deeper 400 'inputs[0].data[0][3]: expected a number, got an array'
+call -d '{"inputs": [{"name": "x", "shape": [4], "datatype": "FP32", "data": [[1, 2, 3, 4]]}]}' "$B/v2/models/default/infer"
+expect v2_nested_rank1 400 'inputs[0].data: the shape [4] takes 4 numbers, not arrays'
+call -d '{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP64", "data": [[1, 2, 3, 4], [0, 2e38, 0, 0]]}]}' "$B/v2/models/default/infer"
+expect v2_nested_too_far 400 'inputs[0].data[1][1]: 2e+38 is too far from the training data'
+call -d '{"inputs": [{"name": "x", "shape": [2, 4], "datatype": "FP32", "data": [1, 2, 3, 4, 0, 2e38, 0, 0]}]}' "$B/v2/models/default/infer"
+expect v2_flat_too_far 400 'inputs[0].data[5]: 2e+38 is too far from the training data'
 call -d '{"inputs": [{"shape": [1, 4], "datatype": "FP32", "data": [1,2,3,4]}]}' "$B/v2/models/nope/infer"
 expect v2_infer_404 404 "no model 'nope'"
 stop api_stop

@@ -32,9 +32,10 @@
 #   a repeated x: the first one.
 # - Framing (request smuggling): two different Content-Length values (also 0 and 20, also
 #   on a GET), Content-Length with Transfer-Encoding (either order), two Transfer-Encoding
-#   headers -> 400; Transfer-Encoding gzip -> 501; each a JSON error with "Connection:
-#   close", and a request pipelined behind it is never answered.  The same length twice
-#   -> 200.
+#   headers, a blank or tab before a header's colon, two Host headers -> 400;
+#   Transfer-Encoding gzip -> 501; each a JSON error with "Connection: close", and a
+#   request pipelined behind it is never answered.  The same length twice -> 200.  HTTP/1.1
+#   without Host -> 400 (libmicrohttpd's strict mode); HTTP/1.0 without it -> 200.
 # - Header size: the default http-header-size is 16 KiB: a 10 KiB header -> 200, 20 KiB
 #   -> 431.
 # - Slowloris: 200 connections from 127.0.0.2-5 send a header a byte a second for 5 s
@@ -270,6 +271,17 @@ printf 'POST /v1/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTr
     framed framing_two_encodings 400 'the request has more than one Transfer-Encoding header'
 printf 'POST /v1/predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc' |
     framed framing_gzip_501 501 "Transfer-Encoding 'gzip' is not supported"
+# "Content-Length : 47" frames nothing for libmicrohttpd: the body would be a request
+printf 'POST /v1/feedback HTTP/1.1\r\nHost: x\r\nContent-Length : 47\r\n\r\nGET /v1/predict?x=9,9,9,9 HTTP/1.1\r\nHost: x\r\n\r\n' |
+    framed framing_blank_before_colon 400 'a header name has a blank before its colon'
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A\t: b\r\n\r\n' |
+    framed framing_tab_before_colon 400 'a header name has a blank before its colon'
+printf 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' |
+    framed framing_two_hosts 400 'the request has more than one Host header'
+printf 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n' | raw
+check_eq http11_without_host_400 "$RSTATUS" 400
+printf 'GET /healthz HTTP/1.0\r\n\r\n' | raw
+check_eq http10_without_host_200 "$RSTATUS" 200
 # the same length twice is not ambiguous
 printf 'POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\ncontent-length: %d\r\nConnection: close\r\n\r\n%s' \
     ${#ONE} ${#ONE} "$ONE" | raw

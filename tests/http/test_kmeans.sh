@@ -90,4 +90,12 @@ call "$B/v1/predict?x=6.7,3.0,5.2,2.3"
 check_eq http_km_restart_status "$CODE" 200
 check_contains http_km_restart_cluster "$BODY" "$C2,\"distance\":"
 check_contains http_km_restart_version "$BODY" '"model_version":2'
+# unscaled (scale=none): a value past 1e15 in size would overflow the distances to inf
+call "$B/v1/predict?x=0,2e38,0,0"
+check_eq http_km_too_large_status "$CODE" 400
+check_contains http_km_too_large_named "$BODY" 'x[1]: 2e+38 is too large for the model (at most 1e+15 in size)'
+call "$B/v1/predict?x=0,1e14,0,0&explain=1"
+check_eq http_km_large_status "$CODE" 200
+if printf '%s' "$BODY" | grep -qi 'inf\|nan'; then not_ok http_km_large_no_inf "$BODY"
+else ok http_km_large_no_inf; fi
 stop http_km_restart_stop

@@ -121,7 +121,7 @@ check_contains models_metrics "$BODY" '"metrics":{'
 # Errors: JSON {"error": ...}, the right status, the place named.
 
 call -d '{"instances": [[5.1, 3.5' "$B/v1/predict"
-expect err_bad_json 400 '"error":"invalid JSON at line 1 column'
+expect err_bad_json 400 '"error":"invalid JSON at line 1, column'
 
 call -d '{"rows": [[5.1, 3.5, 1.4, 0.2]]}' "$B/v1/predict"
 expect err_missing_instances 400 "\"error\":\"field 'instances' is required\""
@@ -140,6 +140,27 @@ expect err_nan 400 '"error":'
 
 call -d '{"instances": [[5.1, 1e39, 1.4, 0.2]]}' "$B/v1/predict"
 expect err_out_of_float_range 400 'instances[0][1]: not a finite number'
+
+# valid float32, but so far from the training data that distances would overflow (inf
+# is not JSON): refused, the value named
+call "$B/v1/predict?x=0,2e38,0,0&explain=1"
+expect err_too_far_x 400 "x[1]: 2e+38 is too far from the training data"
+check_contains err_too_far_x_feature "$BODY" "training sds from the mean of 'sepal_width'"
+call -d '{"instances": [[5.1, 3.5, 1.4, 0.2], [1, 2, 3, 1e16]]}' "$B/v1/predict"
+expect err_too_far_second 400 'instances[1][3]: 1e+16 is too far from the training data'
+call -g "$B/predict?prompt=[1,2,-3e20,4]"
+expect err_too_far_prompt_flat 400 'prompt[2]: -3e+20 is too far'
+# an integer past 64 bits is a number like any other (here: too far)
+call -d '{"instances": [[1, 2, 3, 123456789012345678901234567890]]}' "$B/v1/predict"
+expect err_big_integer_named 400 'instances[0][3]: 1.23457e+29 is too far'
+call -d '{"instances": [[1, 2, 3, 12345678901234567890123]]}' "$B/v1/predict?explain=1"
+expect err_big_integer_full_path 400 'instances[0][3]: 1.23457e+22 is too far'
+call -d '{"instances": [[1, 2, 3, 1e15]]}' "$B/v1/predict?explain=1"
+expect near_bound_is_json 400 'instances[0][3]: 1e+15 is too far'
+call -d '{"instances": [[1, 2, 3, 1e14]]}' "$B/v1/predict?explain=1"
+expect far_but_finite_200 200 '"neighbours":[{"row":'
+if printf '%s' "$BODY" | grep -qi 'inf\|nan'; then not_ok far_but_finite_no_inf "$BODY"
+else ok far_but_finite_no_inf; fi
 
 call -d '{"instances": []}' "$B/v1/predict"
 expect err_empty_instances 400 '"error":"instances: no instances'
@@ -198,6 +219,17 @@ call -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' "$B2/v1/predict"
 expect nomodel_predict_503 503 '{"error":"no active model"}'
 call "$B2/v1/predict?x=5.1,3.5,1.4,0.2"
 expect nomodel_predict_get_503 503 '{"error":"no active model"}'
+# no model: 503 before the content is read, whatever it is
+call -d 'garbage' "$B2/v1/predict"
+expect nomodel_garbage_503 503 '{"error":"no active model"}'
+call "$B2/v1/predict"
+expect nomodel_no_x_503 503 '{"error":"no active model"}'
+call "$B2/predict?prompt=bad"
+expect nomodel_bad_prompt_503 503 '{"error":"no active model"}'
+call -d 'garbage' "$B2/v2/models/default/infer"
+expect nomodel_v2_garbage_503 503 '{"error":"no active model"}'
+call -d 'garbage' "$B2/v2/models/other/infer"
+expect nomodel_v2_other_name_404 404 "no model 'other'"
 call "$B2/v1/models"
 expect nomodel_models 200 '"active":null'
 stop nomodel_sigterm_exit_0 "$PID2"
