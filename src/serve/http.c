@@ -447,6 +447,16 @@ void http_batch_free(struct batch *b)
     b->x = NULL;
 }
 
+bool http_body_nul(const char *body, size_t len, struct perr *pe)
+{
+    const char *z = memchr(body, '\0', len);
+    if (!z)
+        return false;
+    http_fail(pe, MHD_HTTP_BAD_REQUEST, "the request body holds a NUL byte at offset %zu "
+              "(JSON text has none; write \\u0000 inside a string)", (size_t)(z - body));
+    return true;
+}
+
 const char *http_json_why(const json_error_t *je)
 {
     if (strstr(je->text, "JSON_ALLOW_NUL"))   /* jansson names its flag */
@@ -704,14 +714,22 @@ static void explain_json(sb *out, const mdl *m, const float *x)
     free(dist);
 }
 
+/* ?explain=: 1 (1 or true), 0 (absent, 0 or false), -1 for anything else. */
+static int explain_arg(struct call *c)
+{
+    const char *ex = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "explain");
+    if (!ex || strcmp(ex, "0") == 0 || strcmp(ex, "false") == 0)
+        return 0;
+    return strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0 ? 1 : -1;
+}
+
 /* Classify, log and answer every row of b with model m (the /v1 and /predict shape). */
 static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
 {
     pred_out small[16], *po = b->n <= 16 ? small : malloc(b->n * sizeof *po);
     if (!po)
         return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    const char *ex = MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND, "explain");
-    bool explain = ex && (strcmp(ex, "1") == 0 || strcmp(ex, "true") == 0);
+    bool explain = explain_arg(c) == 1;
     sb out, res;
     sb_init(&out);
     sb_init(&res);
@@ -797,7 +815,13 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
     enum MHD_Result q;
     struct batch b = {0};
     struct perr pe;
-    if (!m->knn && !m->km) {
+    if (explain_arg(c) < 0) {
+        q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
+                             "query parameter 'explain': expected 1, true, 0 or false, got "
+                             "'%.20s'",
+                             MHD_lookup_connection_value(c->conn, MHD_GET_ARGUMENT_KIND,
+                                                         "explain"));
+    } else if (!m->knn && !m->km) {
         q = http_reply_error(c, MHD_HTTP_NOT_IMPLEMENTED,
                         "the active model (version %" PRId64 ", kind %s) cannot predict here",
                         m->version, m->kind);
@@ -969,7 +993,9 @@ bool http_parse_predict_post(const char *body, size_t len, size_t max, json_t **
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
                          "the request body is empty: expected {\"instances\": [[...], ...]}");
     json_error_t je;
-    json_t *d = json_loadb(body, len, JSON_DECODE_INT_AS_REAL, &je);
+    if (http_body_nul(body, len, pe))
+        return false;
+    json_t *d = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, &je);
     if (!d)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
                          je.line, je.column, http_json_why(&je));
@@ -1002,7 +1028,8 @@ bool http_parse_prompt(const char *prompt, size_t max, json_t **doc, struct sour
 {
     *doc = NULL;
     json_error_t je;
-    json_t *d = json_loads(prompt, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &je);
+    json_t *d = json_loads(prompt, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL |
+                                       JSON_REJECT_DUPLICATES, &je);
     if (!d)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "prompt: invalid JSON at column %d: %s",
                          je.column, http_json_why(&je));

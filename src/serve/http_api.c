@@ -129,7 +129,9 @@ bool http_parse_feedback(const char *body, size_t len, struct feedback_req *r, s
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
                          "the request body is empty: expected {\"id\": N, \"label\": \"...\"}");
     json_error_t je;
-    json_t *doc = json_loadb(body, len, 0, &je);
+    if (http_body_nul(body, len, pe))
+        return false;
+    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!doc)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
                          je.line, je.column, http_json_why(&je));

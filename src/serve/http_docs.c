@@ -123,7 +123,8 @@ static const doc_param params[] = {
     {"explain", "query", false, "string",
      "`1` (or `true`): each prediction also says why. A KNN prediction adds `neighbours` "
      "(its k neighbours: their 1-based `row` in the training data, `distance` in the "
-     "model's scaled space, `label`), a k-means one `distances` (to every centroid).",
+     "model's scaled space, `label`), a k-means one `distances` (to every centroid). "
+     "`0` or `false`: off; any other value is a 400.",
      "1"},
     {"x", "query", true, "string",
      "One instance as comma-separated decimal numbers (an optional sign, digits with an "
@@ -1094,6 +1095,18 @@ static const char page_script[] =
     "    call('POST', '/v1/predict' + (byId('explain').checked ? '?explain=1' : ''),\n"
     "         JSON.stringify(body));\n"
     "  });\n"
+    "  /* the active model's width and features: a fitting example when it is not 4 wide */\n"
+    "  fetch('/v1/models', {cache: 'no-store'}).then(function (r) { return r.json(); })\n"
+    "    .then(function (d) {\n"
+    "      var fs = d && d.model && d.model.metrics && d.model.metrics.feature_stats;\n"
+    "      if (!Array.isArray(fs) || !fs.length) return;\n"
+    "      byId('features').textContent = 'The model takes ' + fs.length + ' features: ' +\n"
+    "        fs.map(function (f) { return f.name; }).join(', ') + '.';\n"
+    "      var box = byId('instances');\n"
+    "      if (fs.length !== 4 && box.value === box.defaultValue)\n"
+    "        box.value = JSON.stringify([fs.map(function (f) {\n"
+    "          return Number(Number(f.mean).toPrecision(3)); })]);\n"
+    "    }).catch(function () {});\n"
     "  ['models', 'quality'].forEach(function (name) {\n"
     "    byId(name + '-form').addEventListener('submit', function (ev) {\n"
     "      ev.preventDefault();\n"
@@ -1281,6 +1294,7 @@ static void h_try(FILE *f)
           "in order</label>\n"
           "<textarea id=\"instances\" name=\"prompt\" rows=\"4\" spellcheck=\"false\">"
           "[[5.1,3.5,1.4,0.2]]</textarea>\n"
+          "<p id=\"features\" class=\"muted\"></p>\n"
           "<label for=\"token\">Bearer token <span class=\"muted\">(only when the server has "
           "one)</span></label>\n"
           "<input id=\"token\" type=\"password\" autocomplete=\"off\" placeholder=\"optional\">\n"

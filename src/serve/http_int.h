@@ -148,6 +148,9 @@ bool http_fail(struct perr *pe, unsigned status, const char *fmt, ...)
 bool http_batch_alloc(struct batch *b, size_t n, size_t d, struct perr *pe);
 void http_batch_free(struct batch *b);
 const char *http_json_kind(const json_t *v);  /* "an object", "a number", ... */
+/* A NUL byte in a JSON body (JSON text has none, but jansson passes over one between
+ * tokens): true with a 400 naming its offset. */
+bool http_body_nul(const char *body, size_t len, struct perr *pe);
 /* jansson's reason for a parse error, in words for the client. */
 const char *http_json_why(const json_error_t *je);
 bool http_to_float(double v, float *out);     /* finite and within float32, or false */

@@ -190,7 +190,9 @@ bool http_parse_infer_doc(const char *body, size_t len, json_t **doc, struct per
         return http_fail(pe, MHD_HTTP_BAD_REQUEST,
                          "the request body is empty: expected {\"inputs\": [{...}]}");
     json_error_t je;
-    json_t *d = json_loadb(body, len, 0, &je);
+    if (http_body_nul(body, len, pe))
+        return false;
+    json_t *d = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!d)
         return http_fail(pe, MHD_HTTP_BAD_REQUEST, "invalid JSON at line %d, column %d: %s",
                          je.line, je.column, http_json_why(&je));

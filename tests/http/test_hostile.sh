@@ -14,7 +14,8 @@
 #   and escaped NULs, a BOM, trailing garbage, wrong top-level types, a 900 KB key -> 400
 #   on /v1/predict, /v1/feedback and the v2 infer route; every error body is one JSON
 #   object {"error": "..."} (jq), valid UTF-8 (strict: hostile utf8) and under 1 KB.
-#   -0 and 1e-400 are numbers (200); a duplicate key: the last one wins (200).
+#   -0 and 1e-400 are numbers (200); a duplicate key is refused (400: parsers differ
+#   on which one wins).
 # - Methods: PUT, DELETE, PATCH, OPTIONS, TRACE, CONNECT, an unknown verb, a lowercase
 #   one -> 405 with Allow (also with a body: the body is not read); HEAD: 200 without a
 #   body on read-only routes, 405 on predict.
@@ -336,10 +337,12 @@ printf '{"instances": {"a": [5.1, 3.5, 1.4, 0.2]}}' | post json_instances_object
 printf '{"instances": [[%s1]]}' "$(printf '1,%.0s' $(seq 50000))" | post json_50k_features 400
 # a 900 KB key: the message that names it stays short
 { printf '{"'; nest 900000 k; printf '": 1, "instances": 7}'; } | post json_900kb_key 400
-# a duplicate key: the last one wins (virginica's features, then setosa's)
+# a duplicate key is refused: parsers differ on which one wins (a proxy or a log reader
+# in front could see virginica's features where mlwb would predict setosa's)
 printf '{"instances": [[6.7, 3.0, 5.2, 2.3]], "instances": [[5.1, 3.5, 1.4, 0.2]]}' |
-    post json_duplicate_key_200 200
-check_contains json_duplicate_key_last_wins "$BODY" '"label":"setosa"'
+    post json_duplicate_key_400 400
+check_contains json_duplicate_key_named "$BODY" "duplicate object key near '\\\"instances\\\"'"
+printf '{"id": 1, "label": "setosa", "id": 2}' | post json_duplicate_feedback_id_400 400 "$B/v1/feedback"
 # the other JSON routes
 printf '{"id": 1, "label": "\xff"}' | post feedback_utf8_bad 400 "$B/v1/feedback"
 { nest 100000 '['; nest 100000 ']'; } | post feedback_nested_100k 400 "$B/v1/feedback"

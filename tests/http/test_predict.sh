@@ -162,6 +162,16 @@ expect far_but_finite_200 200 '"neighbours":[{"row":'
 if printf '%s' "$BODY" | grep -qi 'inf\|nan'; then not_ok far_but_finite_no_inf "$BODY"
 else ok far_but_finite_no_inf; fi
 
+printf '{"instances": [[1, 2, 3, 4\0]]}' > "$SCRATCH/nul.json"
+call --data-binary @"$SCRATCH/nul.json" "$B/v1/predict"
+expect err_nul_byte_body 400 'the request body holds a NUL byte at offset 26'
+call -d '{"instances": [[5.1, 3.5, 1.4, 0.2]], "instances": [[6.7, 3.0, 5.2, 2.3]]}' "$B/v1/predict"
+expect err_duplicate_key 400 'duplicate object key near'
+call "$B/v1/predict?x=5.1,3.5,1.4,0.2&explain=yes"
+expect err_explain_value 400 "query parameter 'explain': expected 1, true, 0 or false, got 'yes'"
+call "$B/v1/predict?x=5.1,3.5,1.4,0.2&explain=false"
+expect explain_false_200 200 '"label":"setosa","confidence":1.0}]}'
+
 call -d '{"instances": []}' "$B/v1/predict"
 expect err_empty_instances 400 '"error":"instances: no instances'
 

@@ -511,6 +511,10 @@ static void html_page_content(void **state)
     assert_non_null(strstr(h, "fetch(path"));
     assert_non_null(strstr(h, "'/v1/predict'"));
     assert_non_null(strstr(h, "'Bearer '"));
+    /* the form learns the active model's features from /v1/models */
+    assert_non_null(strstr(h, "id=\"features\""));
+    assert_non_null(strstr(h, "fetch('/v1/models'"));
+    assert_non_null(strstr(h, "feature_stats"));
     assert_non_null(strstr(h, "</html>"));
     /* readable without the script: the form has a no-JS action */
     assert_non_null(strstr(h, "action=\"/predict\""));
