@@ -157,8 +157,8 @@ const cmd_entry cmd_eval_entry = {
     "    cross-validation when the model was trained.",
     0, 1, NULL, eval_exec};
 
-/* Parse a row of numbers from words; returns 0 or reports the bad one. */
-static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *x)
+/* See cmd_int.h. */
+cmd_status cmd_parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *x)
 {
     size_t dims = mdl_dims(m);
     if ((size_t)a->npos != dims)
@@ -171,6 +171,10 @@ static cmd_status parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *
             return cmd_error(c, "argument %zu ('%s'): not a finite number", j + 1, a->pos[j]);
         x[j] = (float)v;
     }
+    char why[200];
+    size_t k = mdl_far_value(m, x, 1, why, sizeof why);
+    if (k != SIZE_MAX)
+        return cmd_error(c, "argument %zu ('%s'): %s", k + 1, a->pos[k], why);
     return CMD_OK;
 }
 
@@ -186,7 +190,7 @@ static cmd_status explain_kmeans(cmd_ctx *c, const cmd_args *a, mdl *m)
         st = cmd_error(c, "out of memory");
         goto out;
     }
-    if ((st = parse_row(c, a, m, x)) != CMD_OK)
+    if ((st = cmd_parse_row(c, a, m, x)) != CMD_OK)
         goto out;
     int32_t cl;
     double cd;
@@ -231,7 +235,7 @@ static cmd_status explain_exec(cmd_ctx *c, const cmd_args *a)
         st = cmd_error(c, "out of memory");
         goto out;
     }
-    if ((st = parse_row(c, a, m, x)) != CMD_OK)
+    if ((st = cmd_parse_row(c, a, m, x)) != CMD_OK)
         goto out;
     int32_t label;
     float conf;
@@ -343,6 +347,13 @@ cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path)
     for (size_t i = 0; i < d->rows; i++)
         for (size_t j = 0; j < dims; j++)
             x[i * dims + j] = d->x[i * d->cols + (size_t)map[j]];
+    char why[200];
+    size_t far = mdl_far_value(m, x, d->rows, why, sizeof why);
+    if (far != SIZE_MAX) {
+        st = cmd_error(c, "%s: data row %zu, column '%s': %s", path, far / dims + 1,
+                       mdl_feature_name(m, far % dims), why);
+        goto out;
+    }
     if (km ? km_model_predict_batch(m->km, x, d->rows, pred, dist) != MLWB_OK
            : knn_predict_batch(m->knn, x, d->rows, pred, conf) != MLWB_OK) {
         st = cmd_error(c, "out of memory");

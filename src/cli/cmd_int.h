@@ -85,6 +85,10 @@ void cmd_print_dataset(cmd_ctx *c, json_t *obj, const char *verb);
 void cmd_print_model(cmd_ctx *c, json_t *obj);
 void cmd_print_curve(cmd_ctx *c, json_t *curve);
 cmd_status cmd_predict_file(cmd_ctx *c, const cmd_args *a, const char *path);
+/* The positional arguments as one row of the model's features into x (mdl_dims(m)
+ * floats): each a finite float32, none past mdl_far_value's bound; else an error naming
+ * the argument. */
+cmd_status cmd_parse_row(cmd_ctx *c, const cmd_args *a, const mdl *m, float *x);
 
 const cmd_entry *cmd_lookup(const char *name, char **err);
 

@@ -701,30 +701,16 @@ static cmd_status predict_exec(cmd_ctx *c, const cmd_args *a)
         return cmd_error(c, "no active model: try 'train knn k=5'");
     cmd_status st = CMD_OK;
     size_t dims = mdl_dims(m);
-    float *x = NULL;
-    if ((size_t)a->npos != dims) {
-        st = cmd_error(c, "model v%lld expects %zu features, got %d", (long long)m->version,
-                       dims, a->npos);
-        goto out;
-    }
-    x = malloc(dims * sizeof *x);
-    json_t *in = json_array();
-    for (size_t j = 0; x && j < dims; j++) {
-        char *end;
-        double v = strtod(a->pos[j], &end);
-        if (*end || end == a->pos[j] || !isfinite(v) || fabs(v) > FLT_MAX) {
-            json_decref(in);
-            st = cmd_error(c, "argument %zu ('%s'): not a finite number", j + 1, a->pos[j]);
-            goto out;
-        }
-        x[j] = (float)v;
-        json_array_append_new(in, json_real(num_f32(x[j])));
-    }
+    float *x = malloc(dims * sizeof *x);
     if (!x) {
-        json_decref(in);
         st = cmd_error(c, "out of memory");
         goto out;
     }
+    if ((st = cmd_parse_row(c, a, m, x)) != CMD_OK)
+        goto out;
+    json_t *in = json_array();
+    for (size_t j = 0; j < dims; j++)
+        json_array_append_new(in, json_real(num_f32(x[j])));
     json_t *res, *o = json_object();
     char what[256];
     if (m->km) {  /* k-means: the nearest centroid and the distance to it */
@@ -776,7 +762,8 @@ const cmd_entry cmd_predict_entry = {
     "predict X1 X2 ...\n    Classify one row of features with the active model.  Prints the\n"
     "    label and its confidence (the share of the k neighbours' votes, or of their\n"
     "    weight with weights=distance).  Every such prediction is logged in the store\n"
-    "    with an id, the model version and the input.\n"
+    "    with an id, the model version and the input.  A value more than 1e15 training\n"
+    "    sds from its feature's mean is refused (the distances would overflow).\n"
     "predict file=PATH [out=PATH]\n"
     "    Classify every row of a CSV file (header row; the model's features are found by\n"
     "    name, else by position; a text label column is taken as the truth and gives an\n"

@@ -8,7 +8,10 @@
  */
 #include "mlwb/engine/registry.h"
 
+#include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,33 @@ size_t mdl_dims(const mdl *m)
 const char *mdl_feature_name(const mdl *m, size_t j)
 {
     return m->knn ? knn_feature_name(m->knn, j) : m->km ? km_model_feature_name(m->km, j) : "";
+}
+
+size_t mdl_far_value(const mdl *m, const float *x, size_t n, char *why, size_t cap)
+{
+    size_t d = mdl_dims(m);
+    bool scaled = m->knn ? knn_model_scale(m->knn) != KNN_SCALE_NONE
+                         : m->km && km_model_scaled(m->km);
+    for (size_t i = 0; i < n * d; i++) {
+        size_t j = i % d;
+        double v = x[i], z = fabs(v);
+        if (scaled) {
+            double mean = m->knn ? knn_scale_mean(m->knn, j) : km_model_scale_mean(m->km, j);
+            double sd = m->knn ? knn_scale_sd(m->knn, j) : km_model_scale_sd(m->km, j);
+            z = fabs((v - mean) / sd);
+        }
+        if (z <= MDL_MAX_SCALED)
+            continue;
+        if (scaled)
+            snprintf(why, cap, "%g is too far from the training data (%.3g training sds "
+                     "from the mean of '%s'; at most %g)", v, z, mdl_feature_name(m, j),
+                     MDL_MAX_SCALED);
+        else
+            snprintf(why, cap, "%g is too large for the model (at most %g in size)", v,
+                     MDL_MAX_SCALED);
+        return i;
+    }
+    return SIZE_MAX;
 }
 
 mdl *mdl_retain(mdl *m)

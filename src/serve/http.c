@@ -279,9 +279,17 @@ void sb_json_str(sb *b, const char *s)
 
 /* A finite float as the shortest decimal that reads back as the same float, always a
  * JSON real ("0.8", "1.0", "1e-05"). */
+void sb_double(sb *b, double v)
+{
+    if (isfinite(v))   /* JSON has no inf or nan (mdl_far_value keeps them out) */
+        sb_printf(b, "%.15g", v);
+    else
+        sb_puts(b, "null");
+}
+
 void sb_real(sb *b, float v)
 {
-    if (!isfinite(v)) {   /* JSON has no inf or nan (http_check_range keeps them out) */
+    if (!isfinite(v)) {   /* JSON has no inf or nan (mdl_far_value keeps them out) */
         sb_puts(b, "null");
         return;
     }
@@ -660,7 +668,7 @@ void http_pred_json(sb *res, const mdl *m, const pred_out *o)
 {
     if (m->km) {  /* k-means: the nearest centroid and the distance to it */
         sb_printf(res, "{\"cluster\":%d,\"distance\":", (int)o->label);
-        sb_printf(res, isfinite(o->dist) ? "%.15g" : "null", o->dist);
+        sb_double(res, o->dist);
     } else if (o->abstained) {  /* set min-confidence: no guess */
         sb_puts(res, "{\"label\":null,\"confidence\":");
         sb_real(res, o->conf);
@@ -686,8 +694,11 @@ static void explain_json(sb *out, const mdl *m, const float *x)
         }
         km_model_distances(m->km, x, d);
         sb_puts(out, ",\"distances\":[");
-        for (size_t i = 0; i < k; i++)
-            sb_printf(out, isfinite(d[i]) ? "%s%.15g" : "%snull", i ? "," : "", d[i]);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                sb_putc(out, ',');
+            sb_double(out, d[i]);
+        }
         sb_putc(out, ']');
         free(d);
         return;
@@ -724,12 +735,12 @@ static int explain_arg(struct call *c)
 }
 
 /* Classify, log and answer every row of b with model m (the /v1 and /predict shape). */
-static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b)
+static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct batch *b,
+                                     bool explain)
 {
     pred_out small[16], *po = b->n <= 16 ? small : malloc(b->n * sizeof *po);
     if (!po)
         return http_reply_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-    bool explain = explain_arg(c) == 1;
     sb out, res;
     sb_init(&out);
     sb_init(&res);
@@ -763,7 +774,6 @@ static enum MHD_Result predict_batch(struct call *c, const mdl *m, const struct 
     return q;
 }
 
-/* The shared predict path: one model reference for the whole request. */
 /* No model active: 503 before the request's content is read, whatever it is (the
  * documented order: path, method, token, the active model, then the content). */
 bool http_no_model(struct call *c, enum MHD_Result *q)
@@ -777,36 +787,17 @@ bool http_no_model(struct call *c, enum MHD_Result *q)
 bool http_check_range(const mdl *m, const struct batch *b, const char *name, bool flat,
                       struct perr *pe)
 {
-    size_t d = b->d;
-    bool scaled = m->knn ? knn_model_scale(m->knn) != KNN_SCALE_NONE : km_model_scaled(m->km);
-    for (size_t i = 0; i < b->n; i++) {
-        for (size_t j = 0; j < d; j++) {
-            double x = b->x[i * d + j], z = fabs(x);
-            if (scaled) {
-                double mean = m->knn ? knn_scale_mean(m->knn, j) : km_model_scale_mean(m->km, j);
-                double sd = m->knn ? knn_scale_sd(m->knn, j) : km_model_scale_sd(m->km, j);
-                z = fabs((x - mean) / sd);
-            }
-            if (z <= HTTP_MAX_SCALED)
-                continue;
-            char place[160];
-            if (flat)
-                snprintf(place, sizeof place, "%s[%zu]", name, i * d + j);
-            else
-                snprintf(place, sizeof place, "%s[%zu][%zu]", name, i, j);
-            if (scaled)
-                return http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                                 "%s: %g is too far from the training data (%.3g training "
-                                 "sds from the mean of '%s'; at most %g)",
-                                 place, x, z, mdl_feature_name(m, j), HTTP_MAX_SCALED);
-            return http_fail(pe, MHD_HTTP_BAD_REQUEST,
-                             "%s: %g is too large for the model (at most %g in size)", place,
-                             x, HTTP_MAX_SCALED);
-        }
-    }
-    return true;
+    char why[200];
+    size_t k = mdl_far_value(m, b->x, b->n, why, sizeof why);
+    if (k == SIZE_MAX)
+        return true;
+    if (flat)
+        return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu]: %s", name, k, why);
+    return http_fail(pe, MHD_HTTP_BAD_REQUEST, "%s[%zu][%zu]: %s", name, k / b->d, k % b->d,
+                     why);
 }
 
+/* The shared predict path: one model reference for the whole request. */
 enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct source *src)
 {
     mdl *m = reg_acquire(c->s->reg);
@@ -815,7 +806,8 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
     enum MHD_Result q;
     struct batch b = {0};
     struct perr pe;
-    if (explain_arg(c) < 0) {
+    int explain = explain_arg(c);
+    if (explain < 0) {
         q = http_reply_error(c, MHD_HTTP_BAD_REQUEST,
                              "query parameter 'explain': expected 1, true, 0 or false, got "
                              "'%.20s'",
@@ -829,7 +821,7 @@ enum MHD_Result http_predict_from(struct call *c, fill_fn fill, const struct sou
                !http_check_range(m, &b, src->name, src->flat, &pe)) {
         q = http_reply_error(c, pe.status, "%s", pe.msg);
     } else {
-        q = predict_batch(c, m, &b);
+        q = predict_batch(c, m, &b, explain == 1);
     }
     http_batch_free(&b);
     mdl_release(&m);

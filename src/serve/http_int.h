@@ -99,6 +99,7 @@ void sb_putc(sb *b, char c);
 void sb_i64(sb *b, int64_t v);
 void sb_printf(sb *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sb_json_str(sb *b, const char *s);  /* a JSON string literal */
+void sb_double(sb *b, double v);        /* %.15g; null when not finite */
 void sb_real(sb *b, float v);            /* the shortest float32 decimal, always a real */
 /* Bytes of the valid UTF-8 sequence at s, 0 when invalid. */
 size_t http_utf8_seq(const unsigned char *s);
@@ -166,11 +167,8 @@ struct source {
     size_t max;           /* instances allowed (the server's max_instances) */
 };
 
-/* Every value of b within HTTP_MAX_SCALED of the training data in the model's space
- * (training sds when it scales, else plain size); else false with a 400 naming the value
- * ("name[i][j]", or "name[i*d+j]" when flat).  Beyond, float distances overflow to inf:
- * a meaningless answer, and not JSON. */
-#define HTTP_MAX_SCALED 1e15
+/* Every value of b within MDL_MAX_SCALED of the training data (mdl_far_value); else
+ * false with a 400 naming the value ("name[i][j]", or "name[i*d+j]" when flat). */
 bool http_check_range(const mdl *m, const struct batch *b, const char *name, bool flat,
                       struct perr *pe);
 /* 503 "no active model" (into *q) when no model is active. */

@@ -62,3 +62,15 @@ echo "hello" > "$SCRATCH/not.db"
 $MLWB --db "$SCRATCH/not.db" -c 'data' 2>"$SCRATCH/err"; check_eq not-a-store-status $? 1
 check_contains not-a-store-message "$(cat "$SCRATCH/err")" "not.db: not an mlwb store"
 check_eq not-a-store-untouched "$(cat "$SCRATCH/not.db")" hello
+
+# A value so far from the training data that the distances would overflow (inf) is
+# refused by predict, explain and predict file=, named; nearer ones are answered.
+printf 'sepal_length,sepal_width,petal_length,petal_width\n5,3,1,0.2\n0,2e38,0,0\n' > "$SCRATCH/far.csv"
+$MLWB --db "$db" -c 'predict 0 2e38 0 0' 2>"$SCRATCH/err"; check_eq far-predict-status $? 1
+check_contains far-predict-message "$(cat "$SCRATCH/err")" "argument 2 ('2e38'): 2e+38 is too far from the training data"
+$MLWB --db "$db" -c 'explain 1 2 3 -1e20' 2>"$SCRATCH/err"; check_eq far-explain-status $? 1
+check_contains far-explain-message "$(cat "$SCRATCH/err")" "argument 4 ('-1e20'): -1e+20 is too far"
+$MLWB --db "$db" -c "predict file=$SCRATCH/far.csv" 2>"$SCRATCH/err"; check_eq far-file-status $? 1
+check_contains far-file-message "$(cat "$SCRATCH/err")" "far.csv: data row 2, column 'sepal_width': 2e+38 is too far"
+out=$($MLWB --db "$db" -c 'explain 0 2e14 0 0' 2>&1); check_eq far-but-finite-status $? 0
+case $out in *inf*|*nan*) not_ok far-but-finite-no-inf "$out" ;; *) ok far-but-finite-no-inf ;; esac

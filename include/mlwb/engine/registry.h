@@ -35,6 +35,15 @@ typedef struct mdl {
 size_t mdl_dims(const mdl *m);
 const char *mdl_feature_name(const mdl *m, size_t j);
 
+/* How far a value may lie from the training data: MDL_MAX_SCALED training sds from the
+ * feature's mean when the model scales, else that much in size.  Beyond, the float
+ * distances overflow to inf: the neighbours or the nearest centroid are arbitrary, and
+ * the answer is not even JSON. */
+#define MDL_MAX_SCALED 1e15
+/* The first of the n rows of x (mdl_dims(m) each) past that bound: its flat index, and
+ * why in `why` ("2e+38 is too far from the training data (...)"); SIZE_MAX when none. */
+size_t mdl_far_value(const mdl *m, const float *x, size_t n, char *why, size_t cap);
+
 /* A new model taking ownership of knn and copies of the strings; one reference. */
 mdl *mdl_new(int64_t version, const char *kind, knn_model *knn, const char *params_json,
              const char *metrics_json, int64_t dataset_version, double created);
