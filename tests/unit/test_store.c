@@ -1154,7 +1154,11 @@ static void test_checkpoints_keep_wal_small(void **state)
                   (long long)w.rows, db, wal_max);
     assert_true(w.rows >= 64 * 20);
     assert_true(db > 0);
-    assert_true(wal_max < db / 2);
+    /* The line is the database itself: without restarts every page reaches the WAL, so
+     * it outgrows the database (64 MB beside 11 MB); with them it stays well below
+     * (1.4-1.9 MB beside 6-12 MB; once 3.7 MB beside 7 MB under TSan, whose slow writer
+     * kept a restart waiting) */
+    assert_true(wal_max < db);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM predictions"), w.rows);
 }
 
